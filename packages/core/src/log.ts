@@ -1,0 +1,21 @@
+import { pino, type Logger, type LoggerOptions } from 'pino'
+
+export type { Logger }
+
+/**
+ * Creates the root logger. Only entry points call this; components receive `logger.child({ component })`.
+ * Logs are JSON on stdout (or on `destination` when given, e.g. stderr for CLI commands whose stdout is data).
+ */
+export function createLogger (opts: { level?: string, name?: string, destination?: number } = {}): Logger {
+  const options: LoggerOptions = {
+    level: opts.level ?? 'info',
+    base: { service: opts.name ?? 'topoflow' },
+    timestamp: pino.stdTimeFunctions.isoTime
+  }
+  return pino(options, pino.destination(opts.destination ?? 1))
+}
+
+/** A logger that discards everything, for tests and library defaults. */
+export function silentLogger (): Logger {
+  return pino({ level: 'silent' })
+}
