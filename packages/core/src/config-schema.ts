@@ -1,0 +1,99 @@
+/**
+ * The schema of `topoflow.yml`. Section and key names follow Skydive's `skydive.yml` wherever Skydive has
+ * the same setting, so a Skydive user's file mostly just works. Each default sits beside its field.
+ */
+const str = { type: 'string' } as const
+const strList = { type: 'array', items: { type: 'string' } } as const
+const int = (def: number, min = 0): { type: 'integer', minimum: number, default: number } => ({ type: 'integer', minimum: min, default: def })
+const obj = (properties: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> =>
+  ({ type: 'object', additionalProperties: false, default: {}, properties, ...extra })
+/** Sections of skydive.yml that Topoflow reads but has no use for (etcd, OVS, DPDK...). */
+const ignoredSection = { type: 'object', description: 'accepted for skydive.yml compatibility, ignored' } as const
+
+export const configSchema = obj({
+  host_id: { type: 'string', minLength: 1, description: 'this host\'s id (default: the hostname)' },
+  logging: obj({ level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' } }),
+  kafka: obj({
+    brokers: { ...strList, default: [] },
+    client_id: { type: 'string', default: 'topoflow' }
+  }),
+  opensearch: obj({
+    url: { type: 'string', default: '' },
+    retention_days: int(7, 1),
+    bulk_max_docs: int(1000, 1),
+    bulk_flush_ms: int(1000, 1)
+  }),
+  analyzer: obj({
+    listen: { type: 'string', default: '0.0.0.0:8082', pattern: '^.*:[0-9]{1,5}$' },
+    auth: obj({
+      api: obj({ backend: { type: 'string', default: 'noauth' } }),
+      cluster: { type: 'object' }
+    }),
+    startup: obj({
+      capture_gremlin: { type: 'string', default: '' },
+      capture_bpf: { type: 'string', default: '' },
+      capture_type: { type: 'string', default: '' }
+    }),
+    topology: obj({
+      backend: str,
+      probes: { ...strList, default: [] },
+      fabric: { ...strList, default: [] },
+      host_timeout: int(120, 1),
+      k8s: obj({
+        config_file: str,
+        cluster_name: { type: 'string', default: '' },
+        probes: strList
+      })
+    }),
+    flow: obj({ backend: str, max_buffer_size: int(100000, 1) }),
+    history: obj({ window: int(3600, 1), max_revisions: int(200000, 1), max_flows: int(200000, 1) })
+  }),
+  agent: obj({
+    listen: str,
+    topology: obj({
+      probes: { ...strList, default: ['netns', 'netlink', 'socketinfo'] },
+      netlink: obj({ metrics_update: int(30, 1) }),
+      socketinfo: obj({ host_update: int(10, 1) }),
+      resync: int(30, 1)
+    }),
+    flow: obj({
+      sflow: obj({ bind_address: { type: 'string', default: '0.0.0.0' }, port_min: int(6343, 1), port_max: int(6343, 1) }),
+      pcapsocket: obj({ bind_address: { type: 'string', default: '127.0.0.1' }, min_port: int(8100, 1), max_port: int(8132, 1) }),
+      netflow: ignoredSection,
+      ebpf: ignoredSection
+    }),
+    capture: obj({ stats_update: int(1, 1), backend: { enum: ['cap', 'pcap'], default: 'cap' } }),
+    metadata: { type: 'object', default: {} }
+  }),
+  flow: obj({
+    expire: int(600, 1),
+    update: int(60, 1),
+    protocol: str,
+    max_entries: int(500000, 1),
+    default_layer_key_mode: { enum: ['L2', 'L3'], default: 'L2' },
+    capture_length: int(256, 14),
+    application_ports: { type: 'object' },
+    application_timeout: { type: 'object' }
+  }),
+  enricher: obj({ join_wait: int(5, 0), max_pending: int(100000, 1) }),
+  auth: {
+    type: 'object',
+    default: {},
+    additionalProperties: obj({
+      type: { enum: ['noauth', 'basic'] },
+      users: { type: 'object', additionalProperties: { type: 'string' } },
+      file: str
+    }, { required: ['type'] })
+  },
+  http: ignoredSection,
+  tls: ignoredSection,
+  analyzers: strList,
+  etcd: ignoredSection,
+  storage: ignoredSection,
+  ovs: ignoredSection,
+  dpdk: ignoredSection,
+  netns: ignoredSection,
+  opencontrail: ignoredSection,
+  ui: ignoredSection,
+  rbac: ignoredSection
+})

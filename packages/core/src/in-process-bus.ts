@@ -1,0 +1,128 @@
+import type { Bus, BusMessage, OutgoingMessage, SubscribeOptions, Subscription } from './bus.ts'
+import type { Logger } from './log.ts'
+import { silentLogger } from './log.ts'
+
+export interface InProcessBusOptions {
+  /** Topics whose replay log keeps only the latest message per key, like Kafka's log compaction. */
+  compactedTopics?: Iterable<string>
+  /** Messages kept per non-compacted topic for subscribers that start from the beginning. */
+  retainPerTopic?: number
+  /** Messages queued per subscriber before publish() waits (backpressure). */
+  queueLimit?: number
+  logger?: Logger
+}
+
+interface Subscriber {
+  opts: SubscribeOptions<unknown>
+  queue: Array<BusMessage<unknown>>
+  closed: boolean
+  draining: Promise<void> | null
+  waiters: Array<() => void>
+}
+
+/**
+ * A bus inside one process, for `topoflow allinone` and tests. Each subscriber has a bounded queue;
+ * when it is full the publisher waits, which is the in-process form of Kafka consumer backpressure.
+ * A handler that throws is logged and its batch dropped: the next message still gets through.
+ */
+export class InProcessBus implements Bus {
+  readonly #compacted: Set<string>
+  readonly #retain: number
+  readonly #queueLimit: number
+  readonly #logger: Logger
+  readonly #logs = new Map<string, Array<BusMessage<unknown>>>()
+  readonly #latestByKey = new Map<string, Map<string, BusMessage<unknown>>>()
+  readonly #subscribers = new Set<Subscriber>()
+  #offset = 0n
+  #handlerErrors = 0
+
+  constructor (opts: InProcessBusOptions = {}) {
+    this.#compacted = new Set(opts.compactedTopics ?? [])
+    this.#retain = opts.retainPerTopic ?? 10_000
+    this.#queueLimit = opts.queueLimit ?? 10_000
+    this.#logger = opts.logger ?? silentLogger()
+  }
+
+  get handlerErrors (): number { return this.#handlerErrors }
+
+  async start (): Promise<void> {}
+
+  async close (): Promise<void> {
+    await Promise.all([...this.#subscribers].map(async (s) => await this.#closeSubscriber(s)))
+  }
+
+  async publish<T>(topic: string, messages: Array<OutgoingMessage<T>>): Promise<void> {
+    for (const m of messages) {
+      const msg: BusMessage<unknown> = { topic, key: m.key, value: m.value, offset: String(this.#offset++), timestamp: Date.now() }
+      if (m.headers !== undefined) msg.headers = m.headers
+      this.#remember(msg)
+      for (const sub of this.#subscribers) {
+        if (sub.closed || !sub.opts.topics.includes(topic)) continue
+        while (sub.queue.length >= this.#queueLimit && !sub.closed) {
+          await new Promise<void>((resolve) => sub.waiters.push(resolve))
+        }
+        sub.queue.push(msg)
+        this.#drain(sub)
+      }
+    }
+  }
+
+  async subscribe<T>(opts: SubscribeOptions<T>): Promise<Subscription> {
+    const sub: Subscriber = { opts: opts as SubscribeOptions<unknown>, queue: [], closed: false, draining: null, waiters: [] }
+    if (opts.fromBeginning === true) {
+      for (const topic of opts.topics) sub.queue.push(...this.#replay(topic))
+    }
+    this.#subscribers.add(sub)
+    this.#drain(sub)
+    return { close: async () => await this.#closeSubscriber(sub) }
+  }
+
+  #remember (msg: BusMessage<unknown>): void {
+    if (this.#compacted.has(msg.topic)) {
+      let byKey = this.#latestByKey.get(msg.topic)
+      if (byKey === undefined) this.#latestByKey.set(msg.topic, byKey = new Map())
+      const key = msg.key ?? ''
+      // Kafka keeps a tombstone for a while, then drops it; we drop it at once.
+      if (msg.value === null) byKey.delete(key)
+      else { byKey.delete(key); byKey.set(key, msg) }
+      return
+    }
+    let log = this.#logs.get(msg.topic)
+    if (log === undefined) this.#logs.set(msg.topic, log = [])
+    log.push(msg)
+    if (log.length > this.#retain) log.splice(0, log.length - this.#retain)
+  }
+
+  #replay (topic: string): Array<BusMessage<unknown>> {
+    if (this.#compacted.has(topic)) return [...(this.#latestByKey.get(topic)?.values() ?? [])]
+    return [...(this.#logs.get(topic) ?? [])]
+  }
+
+  #drain (sub: Subscriber): void {
+    if (sub.draining !== null) return
+    sub.draining = (async () => {
+      // Yield first so `sub.draining` is assigned before the loop can finish and clear it.
+      await Promise.resolve()
+      const maxBatch = sub.opts.maxBatch ?? 500
+      while (sub.queue.length > 0) {
+        const batch = sub.queue.splice(0, maxBatch)
+        for (const wake of sub.waiters.splice(0)) wake()
+        try {
+          await sub.opts.handler(batch)
+        } catch (err) {
+          this.#handlerErrors++
+          this.#logger.error({ err, group: sub.opts.group, size: batch.length }, 'Subscriber handler failed; batch dropped')
+        }
+      }
+      sub.draining = null
+    })()
+  }
+
+  /** Stops intake, then lets the handler finish what was already queued. */
+  async #closeSubscriber (sub: Subscriber): Promise<void> {
+    sub.closed = true
+    this.#subscribers.delete(sub)
+    for (const wake of sub.waiters.splice(0)) wake()
+    await sub.draining
+  }
+}
