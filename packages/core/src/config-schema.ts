@@ -49,7 +49,7 @@ export const configSchema = obj({
     history: obj({ window: int(3600, 1), max_revisions: int(200000, 1), max_flows: int(200000, 1) })
   }),
   agent: obj({
-    listen: str,
+    listen: { type: 'string', default: '0.0.0.0:8081' },
     topology: obj({
       probes: { ...strList, default: ['netns', 'netlink', 'socketinfo'] },
       netlink: obj({ metrics_update: int(30, 1) }),
@@ -75,7 +75,12 @@ export const configSchema = obj({
     application_ports: { type: 'object' },
     application_timeout: { type: 'object' }
   }),
-  enricher: obj({ join_wait: int(5, 0), max_pending: int(100000, 1) }),
+  enricher: obj({
+    listen: { type: 'string', default: '0.0.0.0:8084' },
+    join_wait: int(5, 0),
+    max_pending: int(100000, 1)
+  }),
+  graph_builder: obj({ listen: { type: 'string', default: '0.0.0.0:8083' } }),
   auth: {
     type: 'object',
     default: {},

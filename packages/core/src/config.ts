@@ -25,13 +25,16 @@ export interface TopoflowConfig {
     history: { window: number, max_revisions: number, max_flows: number }
   }
   agent: {
+    /** operations endpoints (/metrics, /healthz, /readyz) of the capture agent */
+    listen: string
     topology: { probes: string[], netlink: { metrics_update: number }, socketinfo: { host_update: number }, resync: number }
     flow: { sflow: { bind_address: string, port_min: number, port_max: number }, pcapsocket: { bind_address: string, min_port: number, max_port: number } }
     capture: { stats_update: number, backend: 'cap' | 'pcap' }
     metadata: Record<string, unknown>
   }
   flow: { expire: number, update: number, max_entries: number, default_layer_key_mode: 'L2' | 'L3', capture_length: number }
-  enricher: { join_wait: number, max_pending: number }
+  enricher: { listen: string, join_wait: number, max_pending: number }
+  graph_builder: { listen: string }
   auth: Record<string, AuthBackend>
 }
 

@@ -1,0 +1,58 @@
+import { TopoflowError } from '@topoflow/core'
+
+export interface CliIO {
+  stdout: NodeJS.WritableStream
+  stderr: NodeJS.WritableStream
+  env: NodeJS.ProcessEnv
+}
+
+interface Command {
+  summary: string
+  /** Loaded lazily so `topoflow pcap` does not pay for fastify or kafkajs. */
+  run?: (argv: string[], io: CliIO) => Promise<number>
+  /** Set while the issue that delivers the command has not landed. */
+  pendingIssue?: number
+}
+
+export const commands: Record<string, Command> = {
+  allinone: { summary: 'every service in one process, API and UI on :8082', pendingIssue: 7 },
+  capture: { summary: 'the capture agent of this host (topology, sockets, flows)', pendingIssue: 3 },
+  'graph-builder': { summary: 'the materialized topology graph and its history', pendingIssue: 5 },
+  enricher: { summary: 'joins flows with processes, hosts and Kubernetes metadata', pendingIssue: 8 },
+  api: { summary: 'the Skydive-compatible REST/Gremlin API and web UI', pendingIssue: 6 },
+  pcap: { summary: 'read a pcap/pcapng file and print its flows as Skydive JSON lines', pendingIssue: 4 },
+  query: { summary: 'run a Gremlin query against an API (topoflow query --analyzer HOST:PORT "G.V()")', pendingIssue: 6 },
+  'flow-matrix': { summary: 'who talks to whom, as CSV, DOT or SVG', pendingIssue: 6 }
+}
+
+export function usage (): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length))
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}${c.run === undefined ? ' (not available yet)' : ''}`)
+  return `Usage: topoflow <command> [--config FILE] [options]\n\nCommands:\n${lines.join('\n')}\n`
+}
+
+export async function main (argv: string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  const [name, ...rest] = argv
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(usage())
+    return name === undefined ? 1 : 0
+  }
+  const command = commands[name]
+  if (command === undefined) {
+    io.stderr.write(`topoflow: unknown command "${name}"\n\n${usage()}`)
+    return 2
+  }
+  if (command.run === undefined) {
+    io.stderr.write(`topoflow ${name}: not available yet; it arrives with issue #${command.pendingIssue ?? '?'}.\n`)
+    return 3
+  }
+  try {
+    return await command.run(rest, io)
+  } catch (err) {
+    if (TopoflowError.is(err)) {
+      io.stderr.write(`topoflow ${name}: ${err.message} [${err.code}]\n`)
+      return 1
+    }
+    throw err
+  }
+}

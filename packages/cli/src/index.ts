@@ -1,0 +1,2 @@
+export { main, commands, usage } from './cli.ts'
+export type { CliIO } from './cli.ts'
