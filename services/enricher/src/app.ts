@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto'
+import type { Bus, BusMessage, Logger, Registry, Subscription, TopoflowConfig } from '@topoflow/core'
+import { topics } from '@topoflow/schemas'
+import { enrichFlow, type Lookups } from './enrich.ts'
+import { JoinBuffer } from './join-buffer.ts'
+import { HostIndex } from './lookups/hosts.ts'
+import { K8sIndex } from './lookups/k8s.ts'
+import { SocketIndex } from './lookups/sockets.ts'
+import { enricherMetrics } from './metrics.ts'
+import type { EnrichedFlow, K8sEvent, RawFlow, SocketsSnapshot, TopologyEvent } from './types.ts'
+
+/** Where enriched flows are stored; `index()` resolves once the store acknowledged every flow. */
+export interface FlowIndexer {
+  index(flows: EnrichedFlow[]): Promise<void>
+}
+
+export interface EnricherDeps {
+  config: TopoflowConfig
+  bus: Bus
+  indexer?: FlowIndexer
+  logger: Logger
+  registry: Registry
+  now?: () => number
+  /** Distinguishes instances: each one reads every lookup topic in a consumer group of its own. */
+  instanceId?: string
+}
+
+export interface Enricher {
+  start(): Promise<void>
+  close(): Promise<void>
+  ready(): boolean
+  readonly lookups: Lookups
+}
+
+export const enricherGroup = 'topoflow-enricher'
+
+/**
+ * The enricher: raw flows in, enriched flows out (to `topoflow.flows.enriched.v1` and the indexer).
+ * Flow partitions are shared by the instances of one consumer group; the small lookup topics are read
+ * whole by every instance. A batch of flows is acknowledged only after it was published and indexed.
+ */
+export function buildEnricher (deps: EnricherDeps): Enricher {
+  const now = deps.now ?? Date.now
+  const logger = deps.logger.child({ component: 'enricher' })
+  const metrics = enricherMetrics(deps.registry)
+  const lookups: Lookups = { hosts: new HostIndex(), sockets: new SocketIndex(), k8s: new K8sIndex() }
+  const buffer = new JoinBuffer({
+    maxPending: deps.config.enricher.max_pending,
+    waitMs: deps.config.enricher.join_wait * 1000,
+    enrich: (flow) => enrichFlow(flow, lookups)
+  })
+  const subscriptions: Subscription[] = []
+  let ticker: NodeJS.Timeout | undefined
+  let started = false
+
+  async function onLookups (batch: Array<BusMessage<unknown>>): Promise<void> {
+    let socketsChanged = false
+    for (const m of batch) {
+      if (m.value === null) continue
+      metrics.lookupEvents.inc({ topic: m.topic })
+      if (m.topic === topics.sockets) socketsChanged = lookups.sockets.apply(m.value as SocketsSnapshot) || socketsChanged
+      else if (m.topic === topics.topologyEvents) lookups.hosts.apply(m.value as TopologyEvent)
+      else if (m.topic === topics.k8s) lookups.k8s.apply(m.value as K8sEvent)
+    }
+    if (socketsChanged || buffer.size > 0) buffer.retry()
+    metrics.pending.set(buffer.size)
+  }
+
+  async function onFlows (batch: Array<BusMessage<unknown>>): Promise<void> {
+    const flows = batch.filter((m) => m.value !== null).map((m) => m.value as RawFlow)
+    metrics.flowsIn.inc(flows.length)
+    const started = now()
+    const results = await Promise.all(flows.map(async (f) => await buffer.enrich(f, now())))
+    metrics.joinWait.observe((now() - started) / 1000)
+    metrics.pending.set(buffer.size)
+    const enriched: EnrichedFlow[] = []
+    for (const r of results) {
+      enriched.push(r.flow)
+      for (const field of ['host', 'process', 'pod', 'service'] as const) {
+        metrics.lookups.inc({ field }, 2)
+        metrics.hits.inc({ field }, r.hits[field])
+      }
+    }
+    if (enriched.length === 0) return
+    // Publish, then index: the batch's offsets are committed only once both resolved.
+    await deps.bus.publish(topics.flowsEnriched, enriched.map((f) => ({ key: f.UUID, value: f })))
+    await deps.indexer?.index(enriched)
+    metrics.flowsOut.inc(enriched.length)
+  }
+
+  return {
+    lookups,
+    ready: () => started,
+    async start () {
+      if (started) return
+      const instance = deps.instanceId ?? randomUUID()
+      subscriptions.push(await deps.bus.subscribe({
+        topics: [topics.topologyEvents, topics.sockets, topics.k8s],
+        group: `${enricherGroup}-lookups-${instance}`,
+        fromBeginning: true,
+        handler: onLookups
+      }))
+      subscriptions.push(await deps.bus.subscribe({ topics: [topics.flowsRaw], group: enricherGroup, handler: onFlows, maxBatch: 1000 }))
+      ticker = setInterval(() => { buffer.tick(now()); metrics.pending.set(buffer.size) }, 250)
+      ticker.unref()
+      started = true
+      logger.info({ instance }, 'Enricher started')
+    },
+    async close () {
+      if (ticker !== undefined) clearInterval(ticker)
+      buffer.flush()
+      for (const s of subscriptions.splice(0).reverse()) await s.close()
+      started = false
+    }
+  }
+}

@@ -1,0 +1,6 @@
+export { buildEnricher, enricherGroup } from './app.ts'
+export type { Enricher, EnricherDeps, FlowIndexer } from './app.ts'
+export { enrichFlow, pickServer } from './enrich.ts'
+export type { Lookups, EnrichResult } from './enrich.ts'
+export { flowDocument, flowMetricDocument, dailyIndex } from './ecs.ts'
+export type { EnrichedFlow, RawFlow, EndpointInfo } from './types.ts'
