@@ -1,0 +1,485 @@
+import { TopoflowError } from '@topoflow/core'
+import { evalError } from './errors.ts'
+import { dottedKeys, getPath, notFound } from './fields.ts'
+import type { FieldReader } from './fields.ts'
+import type { TimeContext } from './time.ts'
+import { timeWindow } from './time.ts'
+
+export type Metadata = Record<string, unknown>
+
+/** A node as Skydive's API shows it; times in epoch ms. */
+export interface GraphNode {
+  ID: string
+  Metadata: Metadata
+  Host: string
+  Origin: string
+  CreatedAt: number
+  UpdatedAt: number
+  DeletedAt?: number | null
+  Revision: number
+}
+
+/** An edge: a node-like element plus `Parent` → `Child` (ownership goes container → contained). */
+export interface GraphEdge extends GraphNode {
+  Parent: string
+  Child: string
+}
+
+export type GraphElement = GraphNode | GraphEdge
+
+/**
+ * The graph as the evaluator sees it, at one time: the live graph, a point in time, or (with a
+ * duration) every revision alive in a window, in which case one ID may appear several times.
+ * Reads are synchronous: a store loads what the query needs before handing out a snapshot.
+ */
+export interface GraphSnapshot {
+  /** The time context this snapshot answers for; undefined for the live graph. */
+  readonly time?: TimeContext
+  nodes(): readonly GraphNode[]
+  edges(): readonly GraphEdge[]
+  node(id: string): GraphNode | undefined
+  edge(id: string): GraphEdge | undefined
+  /** Edges where the node is parent or child. */
+  nodeEdges(nodeId: string): readonly GraphEdge[]
+}
+
+/** Something that can hand out the graph at a time: the live in-memory graph, OpenSearch history. */
+export interface GraphSource {
+  /** Without `time`, the live graph. Stores without history reject a time. */
+  at(time?: TimeContext): Promise<GraphSnapshot>
+}
+
+/** The error Skydive returns when a backend has no history. */
+export function historyNotSupported (): TopoflowError {
+  return evalError('Backend does not support history')
+}
+
+export function isEdge (el: GraphElement): el is GraphEdge {
+  return typeof (el as GraphEdge).Parent === 'string' && typeof (el as GraphEdge).Child === 'string'
+}
+
+/** The element's field `key`: `@ID`, `@Host`, …, `Parent`/`Child` of edges, or (dotted) metadata. */
+export function elementField (el: GraphElement, key: string): unknown {
+  switch (key) {
+    case '@ID': return el.ID
+    case '@Host': return el.Host
+    case '@Origin': return el.Origin
+    case '@CreatedAt': return el.CreatedAt
+    case '@UpdatedAt': return el.UpdatedAt
+    case '@DeletedAt': return el.DeletedAt ?? notFound
+    case '@Revision': return el.Revision
+  }
+  if (isEdge(el) && (key === 'Parent' || key === 'Child')) return el[key]
+  return getPath(el.Metadata, key.startsWith('Metadata.') ? key.slice(9) : key)
+}
+
+export function elementReader (el: GraphElement): FieldReader {
+  return (key) => elementField(el, key)
+}
+
+export const elementSpecialKeys = ['@ID', '@Host', '@Origin', '@CreatedAt', '@UpdatedAt', '@DeletedAt', '@Revision']
+
+/** Keys of an element as `Keys()` lists them: the special `@` keys, then dotted metadata keys. */
+export function elementKeys (el: GraphElement): string[] {
+  return [...elementSpecialKeys, ...dottedKeys(el.Metadata)]
+}
+
+/** JSON of a node or edge exactly as Skydive writes it (`DeletedAt` is null when not deleted). */
+export function elementJson (el: GraphElement): Record<string, unknown> {
+  const json: Record<string, unknown> = {
+    ID: el.ID,
+    Metadata: el.Metadata,
+    Host: el.Host,
+    Origin: el.Origin,
+    CreatedAt: el.CreatedAt,
+    UpdatedAt: el.UpdatedAt,
+    DeletedAt: el.DeletedAt ?? null,
+    Revision: el.Revision
+  }
+  if (isEdge(el)) {
+    json.Parent = el.Parent
+    json.Child = el.Child
+  }
+  return json
+}
+
+/** Keeps, per ID, the latest revision (range snapshots hold several). */
+function latestById<T extends GraphElement> (elements: readonly T[]): Map<string, T> {
+  const byId = new Map<string, T>()
+  for (const el of elements) {
+    const seen = byId.get(el.ID)
+    if (seen === undefined || el.Revision >= seen.Revision) byId.set(el.ID, el)
+  }
+  return byId
+}
+
+/**
+ * A snapshot over fixed arrays of nodes and edges, with lookups and adjacency built on first use.
+ * Stores that fetch elements (e.g. from OpenSearch) can hand their results to this.
+ */
+export function createSnapshot (nodes: readonly GraphNode[], edges: readonly GraphEdge[], time?: TimeContext): GraphSnapshot {
+  let nodeIndex: Map<string, GraphNode> | undefined
+  let edgeIndex: Map<string, GraphEdge> | undefined
+  let adjacency: Map<string, GraphEdge[]> | undefined
+  const buildAdjacency = (): Map<string, GraphEdge[]> => {
+    const adj = new Map<string, GraphEdge[]>()
+    const add = (id: string, e: GraphEdge): void => {
+      const list = adj.get(id)
+      if (list === undefined) adj.set(id, [e])
+      else list.push(e)
+    }
+    for (const e of edges) {
+      add(e.Parent, e)
+      if (e.Child !== e.Parent) add(e.Child, e)
+    }
+    return adj
+  }
+  const snapshot: GraphSnapshot = {
+    nodes: () => nodes,
+    edges: () => edges,
+    node: (id) => (nodeIndex ??= latestById(nodes)).get(id),
+    edge: (id) => (edgeIndex ??= latestById(edges)).get(id),
+    nodeEdges: (id) => (adjacency ??= buildAdjacency()).get(id) ?? []
+  }
+  return time === undefined ? snapshot : { ...snapshot, time }
+}
+
+/** What callers give to add or update an element; missing times and revision are filled in. */
+export interface NodeInput {
+  ID: string
+  Metadata?: Metadata
+  Host?: string
+  Origin?: string
+  CreatedAt?: number
+  UpdatedAt?: number
+  Revision?: number
+}
+
+export interface EdgeInput extends NodeInput {
+  Parent: string
+  Child: string
+}
+
+export interface MemoryGraphOptions {
+  /** Clock for defaults and for the history window; epoch ms. */
+  now?: () => number
+  /**
+   * How long past revisions are kept for `At()` (ms). 0 keeps none, and then a time context is
+   * rejected with Skydive's "Backend does not support history". Default one hour.
+   */
+  historyWindowMs?: number
+  /** Upper bound on kept past revisions, whatever their age. Default 1,000,000. */
+  maxHistoryRevisions?: number
+}
+
+/** One revision of an element and the time span it was the current one: `[from, to)`. */
+interface Revision<T> {
+  element: T
+  from: number
+  to?: number
+}
+
+interface ClosedRevision {
+  history: Map<string, Array<Revision<GraphElement>>>
+  id: string
+  revision: Revision<GraphElement>
+}
+
+function requireId (id: unknown, what: string): string {
+  if (typeof id !== 'string' || id === '') {
+    throw new TopoflowError('TOPOFLOW_ERR_INVALID_REQUEST', `${what} ID must be a non-empty string`)
+  }
+  return id
+}
+
+function aliveAt (rev: Revision<GraphElement>, at: number): boolean {
+  return rev.from <= at && (rev.to === undefined || rev.to > at)
+}
+
+function aliveIn (rev: Revision<GraphElement>, from: number, to: number): boolean {
+  return rev.from <= to && (rev.to === undefined || rev.to > from)
+}
+
+/**
+ * The graph in memory: the live replica of the API and the all-in-one store. Keeps past revisions
+ * for a bounded window, so that `G.At(...)` works without OpenSearch.
+ */
+export class MemoryGraph implements GraphSource {
+  private readonly now: () => number
+  private readonly historyWindowMs: number
+  private readonly maxHistoryRevisions: number
+  private readonly nodesById = new Map<string, GraphNode>()
+  private readonly edgesById = new Map<string, GraphEdge>()
+  private readonly adjacency = new Map<string, Set<string>>()
+  private readonly nodeHistory = new Map<string, Array<Revision<GraphElement>>>()
+  private readonly edgeHistory = new Map<string, Array<Revision<GraphElement>>>()
+  private closed: ClosedRevision[] = []
+  private closedHead = 0
+
+  constructor (options: MemoryGraphOptions = {}) {
+    this.now = options.now ?? Date.now
+    this.historyWindowMs = Math.max(0, options.historyWindowMs ?? 3_600_000)
+    this.maxHistoryRevisions = Math.max(0, options.maxHistoryRevisions ?? 1_000_000)
+  }
+
+  get historySupported (): boolean {
+    return this.historyWindowMs > 0
+  }
+
+  get nodeCount (): number {
+    return this.nodesById.size
+  }
+
+  get edgeCount (): number {
+    return this.edgesById.size
+  }
+
+  getNode (id: string): GraphNode | undefined {
+    return this.nodesById.get(id)
+  }
+
+  getEdge (id: string): GraphEdge | undefined {
+    return this.edgesById.get(id)
+  }
+
+  addNode (input: NodeInput): GraphNode {
+    const id = requireId(input?.ID, 'Node')
+    if (this.nodesById.has(id)) throw new TopoflowError('TOPOFLOW_ERR_CONFLICT', `Node '${id}' already exists`)
+    const createdAt = input.CreatedAt ?? this.now()
+    const node: GraphNode = {
+      ID: id,
+      Metadata: structuredClone(input.Metadata ?? {}),
+      Host: input.Host ?? '',
+      Origin: input.Origin ?? '',
+      CreatedAt: createdAt,
+      UpdatedAt: input.UpdatedAt ?? createdAt,
+      Revision: input.Revision ?? 1
+    }
+    this.nodesById.set(id, node)
+    this.open(this.nodeHistory, node, node.UpdatedAt)
+    return node
+  }
+
+  /** Replaces a node's metadata (and Host/Origin if given); Revision goes up by one unless given. */
+  updateNode (input: NodeInput): GraphNode {
+    const id = requireId(input?.ID, 'Node')
+    const prev = this.nodesById.get(id)
+    if (prev === undefined) throw new TopoflowError('TOPOFLOW_ERR_NOT_FOUND', `Node '${id}' does not exist`)
+    const node: GraphNode = {
+      ID: id,
+      Metadata: structuredClone(input.Metadata ?? prev.Metadata),
+      Host: input.Host ?? prev.Host,
+      Origin: input.Origin ?? prev.Origin,
+      CreatedAt: input.CreatedAt ?? prev.CreatedAt,
+      UpdatedAt: input.UpdatedAt ?? this.now(),
+      Revision: input.Revision ?? prev.Revision + 1
+    }
+    this.nodesById.set(id, node)
+    this.replace(this.nodeHistory, node, node.UpdatedAt)
+    return node
+  }
+
+  upsertNode (input: NodeInput): GraphNode {
+    return this.nodesById.has(input?.ID) ? this.updateNode(input) : this.addNode(input)
+  }
+
+  /** Deletes a node and, first, its edges (as Skydive does). Returns false if it did not exist. */
+  deleteNode (id: string, at: number = this.now()): boolean {
+    const node = this.nodesById.get(id)
+    if (node === undefined) return false
+    for (const edgeId of [...(this.adjacency.get(id) ?? [])]) this.deleteEdge(edgeId, at)
+    this.nodesById.delete(id)
+    this.adjacency.delete(id)
+    this.close(this.nodeHistory, id, at)
+    return true
+  }
+
+  /** Adds an edge. Its nodes may arrive later (events travel on different partitions). */
+  addEdge (input: EdgeInput): GraphEdge {
+    const id = requireId(input?.ID, 'Edge')
+    requireId(input.Parent, 'Edge parent')
+    requireId(input.Child, 'Edge child')
+    if (this.edgesById.has(id)) throw new TopoflowError('TOPOFLOW_ERR_CONFLICT', `Edge '${id}' already exists`)
+    const createdAt = input.CreatedAt ?? this.now()
+    const edge: GraphEdge = {
+      ID: id,
+      Metadata: structuredClone(input.Metadata ?? {}),
+      Host: input.Host ?? '',
+      Origin: input.Origin ?? '',
+      CreatedAt: createdAt,
+      UpdatedAt: input.UpdatedAt ?? createdAt,
+      Revision: input.Revision ?? 1,
+      Parent: input.Parent,
+      Child: input.Child
+    }
+    this.edgesById.set(id, edge)
+    this.link(edge)
+    this.open(this.edgeHistory, edge, edge.UpdatedAt)
+    return edge
+  }
+
+  updateEdge (input: Partial<EdgeInput> & { ID: string }): GraphEdge {
+    const id = requireId(input?.ID, 'Edge')
+    const prev = this.edgesById.get(id)
+    if (prev === undefined) throw new TopoflowError('TOPOFLOW_ERR_NOT_FOUND', `Edge '${id}' does not exist`)
+    const edge: GraphEdge = {
+      ID: id,
+      Metadata: structuredClone(input.Metadata ?? prev.Metadata),
+      Host: input.Host ?? prev.Host,
+      Origin: input.Origin ?? prev.Origin,
+      CreatedAt: input.CreatedAt ?? prev.CreatedAt,
+      UpdatedAt: input.UpdatedAt ?? this.now(),
+      Revision: input.Revision ?? prev.Revision + 1,
+      Parent: input.Parent ?? prev.Parent,
+      Child: input.Child ?? prev.Child
+    }
+    this.unlink(prev)
+    this.edgesById.set(id, edge)
+    this.link(edge)
+    this.replace(this.edgeHistory, edge, edge.UpdatedAt)
+    return edge
+  }
+
+  upsertEdge (input: EdgeInput): GraphEdge {
+    return this.edgesById.has(input?.ID) ? this.updateEdge(input) : this.addEdge(input)
+  }
+
+  deleteEdge (id: string, at: number = this.now()): boolean {
+    const edge = this.edgesById.get(id)
+    if (edge === undefined) return false
+    this.unlink(edge)
+    this.edgesById.delete(id)
+    this.close(this.edgeHistory, id, at)
+    return true
+  }
+
+  /** The graph now (no time), at a point in time, or every revision alive in a window. */
+  snapshot (time?: TimeContext): GraphSnapshot {
+    if (time === undefined) return this.liveSnapshot()
+    if (!this.historySupported) throw historyNotSupported()
+    this.prune()
+    const pick = (history: Map<string, Array<Revision<GraphElement>>>): GraphElement[] => {
+      const out: GraphElement[] = []
+      if (time.duration === undefined) {
+        for (const revisions of history.values()) {
+          // newest first: most queries look at the recent past
+          for (let i = revisions.length - 1; i >= 0; i--) {
+            const rev = revisions[i] as Revision<GraphElement>
+            if (aliveAt(rev, time.at)) {
+              out.push(rev.element)
+              break
+            }
+            if (rev.from <= time.at) break
+          }
+        }
+      } else {
+        const { from, to } = timeWindow(time)
+        for (const revisions of history.values()) {
+          for (const r of revisions) if (aliveIn(r, from, to)) out.push(r.element)
+        }
+      }
+      return out
+    }
+    return createSnapshot(pick(this.nodeHistory) as GraphNode[], pick(this.edgeHistory) as GraphEdge[], time)
+  }
+
+  async at (time?: TimeContext): Promise<GraphSnapshot> {
+    return this.snapshot(time)
+  }
+
+  private liveSnapshot (): GraphSnapshot {
+    return {
+      nodes: () => [...this.nodesById.values()],
+      edges: () => [...this.edgesById.values()],
+      node: (id) => this.nodesById.get(id),
+      edge: (id) => this.edgesById.get(id),
+      nodeEdges: (id) => {
+        const ids = this.adjacency.get(id)
+        if (ids === undefined) return []
+        const out: GraphEdge[] = []
+        for (const edgeId of ids) {
+          const e = this.edgesById.get(edgeId)
+          if (e !== undefined) out.push(e)
+        }
+        return out
+      }
+    }
+  }
+
+  private link (edge: GraphEdge): void {
+    for (const nodeId of [edge.Parent, edge.Child]) {
+      let set = this.adjacency.get(nodeId)
+      if (set === undefined) this.adjacency.set(nodeId, set = new Set())
+      set.add(edge.ID)
+    }
+  }
+
+  private unlink (edge: GraphEdge): void {
+    for (const nodeId of [edge.Parent, edge.Child]) {
+      const set = this.adjacency.get(nodeId)
+      if (set === undefined) continue
+      set.delete(edge.ID)
+      if (set.size === 0 && !this.nodesById.has(nodeId)) this.adjacency.delete(nodeId)
+    }
+  }
+
+  private open (history: Map<string, Array<Revision<GraphElement>>>, element: GraphElement, from: number): void {
+    if (!this.historySupported) return
+    const revisions = history.get(element.ID)
+    const last = revisions?.[revisions.length - 1]
+    // a re-created element starts after its previous life ended
+    const start = last?.to !== undefined ? Math.max(from, last.to) : from
+    if (revisions === undefined) history.set(element.ID, [{ element, from: start }])
+    else revisions.push({ element, from: start })
+    this.prune()
+  }
+
+  private replace (history: Map<string, Array<Revision<GraphElement>>>, element: GraphElement, at: number): void {
+    if (!this.historySupported) return
+    const revisions = history.get(element.ID)
+    const current = revisions?.[revisions.length - 1]
+    if (revisions === undefined || current === undefined || current.to !== undefined) {
+      this.open(history, element, at)
+      return
+    }
+    // out-of-order timestamps must not make a revision end before it started
+    const t = Math.max(at, current.from)
+    current.to = t
+    this.closed.push({ history, id: element.ID, revision: current })
+    revisions.push({ element, from: t })
+    this.prune()
+  }
+
+  private close (history: Map<string, Array<Revision<GraphElement>>>, id: string, at: number): void {
+    if (!this.historySupported) return
+    const revisions = history.get(id)
+    const current = revisions?.[revisions.length - 1]
+    if (current === undefined || current.to !== undefined) return
+    current.to = Math.max(at, current.from)
+    // the archived revision says when the element was deleted, as Skydive's archive does
+    current.element = { ...current.element, DeletedAt: current.to }
+    this.closed.push({ history, id, revision: current })
+    this.prune()
+  }
+
+  /** Drops revisions that ended before the window, and the oldest ones beyond the cap. */
+  private prune (): void {
+    const horizon = this.now() - this.historyWindowMs
+    while (this.closedHead < this.closed.length) {
+      const c = this.closed[this.closedHead] as ClosedRevision
+      const overCap = this.closed.length - this.closedHead > this.maxHistoryRevisions
+      if (!overCap && (c.revision.to ?? Infinity) >= horizon) break
+      const revisions = c.history.get(c.id)
+      if (revisions !== undefined) {
+        const i = revisions.indexOf(c.revision)
+        if (i !== -1) revisions.splice(i, 1)
+        if (revisions.length === 0) c.history.delete(c.id)
+      }
+      this.closedHead++
+    }
+    if (this.closedHead > 1024 && this.closedHead * 2 > this.closed.length) {
+      this.closed = this.closed.slice(this.closedHead)
+      this.closedHead = 0
+    }
+  }
+}
