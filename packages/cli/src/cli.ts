@@ -21,7 +21,10 @@ export const commands: Record<string, Command> = {
   enricher: { summary: 'joins flows with processes, hosts and Kubernetes metadata', pendingIssue: 8 },
   api: { summary: 'the Skydive-compatible REST/Gremlin API and web UI', pendingIssue: 6 },
   pcap: { summary: 'read a pcap/pcapng file and print its flows as Skydive JSON lines', pendingIssue: 4 },
-  query: { summary: 'run a Gremlin query against an API (topoflow query --analyzer HOST:PORT "G.V()")', pendingIssue: 6 },
+  query: {
+    summary: 'run a Gremlin query against an API (topoflow query --analyzer HOST:PORT "G.V()")',
+    run: async (argv, io) => await (await import('./query.ts')).runQueryCommand(argv, io)
+  },
   'flow-matrix': { summary: 'who talks to whom, as CSV, DOT or SVG', pendingIssue: 6 }
 }
 
