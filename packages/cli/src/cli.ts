@@ -20,7 +20,10 @@ export const commands: Record<string, Command> = {
   'graph-builder': { summary: 'the materialized topology graph and its history', pendingIssue: 5 },
   enricher: { summary: 'joins flows with processes, hosts and Kubernetes metadata', pendingIssue: 8 },
   api: { summary: 'the Skydive-compatible REST/Gremlin API and web UI', pendingIssue: 6 },
-  pcap: { summary: 'read a pcap/pcapng file and print its flows as Skydive JSON lines', pendingIssue: 4 },
+  pcap: {
+    summary: 'read a pcap/pcapng file and print its flows as Skydive JSON lines',
+    run: async (argv, io) => await (await import('@topoflow/capture')).runPcapCommand(argv, io.stdout, io.stderr)
+  },
   query: {
     summary: 'run a Gremlin query against an API (topoflow query --analyzer HOST:PORT "G.V()")',
     run: async (argv, io) => await (await import('./query.ts')).runQueryCommand(argv, io)

@@ -1,0 +1,8 @@
+export { PcapStreamReader, packetTimeNs, type PcapPacket, type PcapInterface, type PcapReaderOptions, type PcapFormat } from './pcap-reader.ts'
+export { PacketDecoder, LinkType, type DecoderOptions, type DecoderStats } from './decode/decoder.ts'
+export { DecodedPacket, Segment } from './decode/packet.ts'
+export { FlowTable, type FlowTableOptions, type FlowTableCounters } from './table.ts'
+export { flowsFromPcap, runPcapCommand, type PcapFlowOptions, type PcapRunSummary, type PacketFilter } from './pcap-file.ts'
+export { communityId, icmpPorts, type CommunityIdTuple } from './community-id.ts'
+export { xxh64Into, hex64, StreamingXXH64 } from './xxhash64.ts'
+export * from './types.ts'

@@ -1,0 +1,270 @@
+import { createReadStream } from 'node:fs'
+import { once } from 'node:events'
+import type { Readable, Writable } from 'node:stream'
+import { parseArgs } from 'node:util'
+import { TopoflowError } from '@topoflow/core'
+import { PcapStreamReader, type PcapReaderOptions } from './pcap-reader.ts'
+import { PacketDecoder, type DecoderOptions } from './decode/decoder.ts'
+import { formatIPv4, formatIPv6 } from './decode/bytes.ts'
+import type { DecodedPacket, Segment } from './decode/packet.ts'
+import { FlowTable, type FlowTableOptions } from './table.ts'
+import type { Flow, FlowEmitReason, LayerKeyMode } from './types.ts'
+
+/**
+ * Packets of a pcap/pcapng file or stream → decoder → flow table → flows. The engine behind
+ * `topoflow pcap FILE`: flow times come from the packets, so the same file gives the same flows.
+ */
+
+/** Keeps a packet when any of its encapsulation levels matches every criterion given. */
+export interface PacketFilter {
+  /** 'tcp', 'udp', 'sctp', 'icmp' (v4 or v6), 'arp', 'ipv4', 'ipv6'. */
+  protocols?: string[]
+  /** IP addresses, either end. */
+  hosts?: string[]
+  /** Transport ports, either end. */
+  ports?: number[]
+  /** VLAN ids (any tag). */
+  vlans?: number[]
+}
+
+export interface PcapRunSummary {
+  packets: number
+  packetsDecoded: number
+  packetsSkipped: number
+  packetsFiltered: number
+  flows: number
+  flowsDropped: number
+  fragmentsAttributed: number
+  decodeErrors: Record<string, number>
+  /** The format error that ended the input early, if any. */
+  error?: { code: string, message: string, offset?: string }
+}
+
+export interface PcapFlowOptions extends Omit<FlowTableOptions, 'onFlows'>, DecoderOptions, PcapReaderOptions {
+  /** Also yield periodic update emissions (default: only each flow's final state). */
+  includeUpdates?: boolean
+  filter?: PacketFilter
+  /** Called once at the end, also when the input was malformed. */
+  onSummary?: (summary: PcapRunSummary) => void
+}
+
+type Source = string | Readable | AsyncIterable<Buffer | Uint8Array>
+
+/**
+ * Flows of a capture, each yielded once with its final state (expired during the capture, or
+ * flushed at its end). A malformed or truncated capture first yields the flows of the packets
+ * read so far, then throws TOPOFLOW_ERR_PCAP_FORMAT.
+ */
+export async function * flowsFromPcap (source: Source, opts: PcapFlowOptions = {}): AsyncGenerator<Flow, void, undefined> {
+  const reader = new PcapStreamReader(opts)
+  const decoder = new PacketDecoder(opts)
+  const pending: Flow[] = []
+  const keep = (reason: FlowEmitReason): boolean => reason !== 'update' || opts.includeUpdates === true
+  const table = new FlowTable({ ...opts, onFlows: (flows, reason) => { if (keep(reason)) for (const f of flows) pending.push(f) } })
+  const match = opts.filter === undefined ? undefined : compileFilter(opts.filter)
+  let filtered = 0
+  let failure: TopoflowError | undefined
+
+  const drain = (): void => {
+    for (let p = reader.next(); p !== undefined; p = reader.next()) {
+      const pkt = decoder.decode(p.linkType, p.data, p.origLen)
+      if (pkt === undefined) continue
+      if (match !== undefined && !match(pkt)) { filtered++; continue }
+      table.processPacket(pkt, p.tsSec, p.tsNsec)
+    }
+  }
+
+  const stream = typeof source === 'string' ? createReadStream(source, { highWaterMark: 1 << 20 }) : source
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer | Uint8Array | string>) {
+      reader.push(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+      drain()
+      if (pending.length > 0) yield * pending.splice(0)
+    }
+    reader.end()
+    drain()
+  } catch (err) {
+    if (!(err instanceof TopoflowError)) {
+      const e = err as NodeJS.ErrnoException
+      throw new TopoflowError('TOPOFLOW_ERR_PCAP_FORMAT', `Cannot read capture ${typeof source === 'string' ? source : 'stream'}: ${e.message}`, { cause: err })
+    }
+    failure = err
+  } finally {
+    if (typeof source === 'string' && 'destroy' in stream) (stream as Readable).destroy()
+  }
+  table.flush()
+  if (pending.length > 0) yield * pending.splice(0)
+  if (opts.onSummary !== undefined) {
+    const errors: Record<string, number> = {}
+    for (const [k, v] of [...decoder.stats.errors].sort((a, b) => a[0] < b[0] ? -1 : 1)) errors[k] = v
+    const summary: PcapRunSummary = {
+      packets: decoder.stats.packets,
+      packetsDecoded: decoder.stats.decoded,
+      packetsSkipped: decoder.stats.skipped,
+      packetsFiltered: filtered,
+      flows: table.counters.flowsCreated - table.counters.flowsDropped,
+      flowsDropped: table.counters.flowsDropped,
+      fragmentsAttributed: table.counters.fragmentsAttributed,
+      decodeErrors: errors
+    }
+    if (failure !== undefined) summary.error = { code: failure.code, message: failure.message, offset: failure.context.offset }
+    opts.onSummary(summary)
+  }
+  if (failure !== undefined) throw failure
+}
+
+function compileFilter (f: PacketFilter): (pkt: DecodedPacket) => boolean {
+  const protos = f.protocols?.map(p => p.toLowerCase())
+  const hosts = f.hosts
+  const ports = f.ports
+  const vlans = f.vlans
+  const segMatches = (pkt: DecodedPacket, s: Segment): boolean => {
+    if (protos !== undefined && !protos.some(p => segHasProto(pkt, s, p))) return false
+    if (ports !== undefined && (s.transport === 0 || !(ports.includes(s.srcPort) || ports.includes(s.dstPort)))) return false
+    if (vlans !== undefined && !Array.from(s.vlans.subarray(0, s.vlanCount)).some(v => vlans.includes(v))) return false
+    if (hosts !== undefined) {
+      if (s.ipVersion === 0) return false
+      const v4 = s.ipVersion === 4
+      const src = s.ipOffset + (v4 ? 12 : 8)
+      const dst = src + (v4 ? 4 : 16)
+      const a = v4 ? formatIPv4(pkt.data, src) : formatIPv6(pkt.data, src)
+      const b = v4 ? formatIPv4(pkt.data, dst) : formatIPv6(pkt.data, dst)
+      if (!hosts.includes(a) && !hosts.includes(b)) return false
+    }
+    return true
+  }
+  return (pkt) => {
+    for (let i = 0; i < pkt.segmentCount; i++) if (segMatches(pkt, pkt.segments[i] as Segment)) return true
+    return false
+  }
+}
+
+function segHasProto (pkt: DecodedPacket, s: Segment, p: string): boolean {
+  switch (p) {
+    case 'tcp': return s.transport === 6
+    case 'udp': return s.transport === 17
+    case 'sctp': return s.transport === 132
+    case 'icmp': return s.icmpVersion !== 0
+    case 'ipv4': case 'ip': return s.ipVersion === 4
+    case 'ipv6': case 'ip6': return s.ipVersion === 6
+    case 'arp': return s.hasEthernet && s.ipVersion === 0 && s.layerCount > 0 && pkt.data.length > s.ethOffset + 13 && pkt.data.readUInt16BE(s.ethOffset + 12) === 0x0806
+    default: return false
+  }
+}
+
+const usage = `Usage: topoflow pcap FILE|- [options]
+Reads a pcap or pcapng capture and prints each flow, as it is when it expires or at the end of
+the capture, as one Skydive flow JSON object per line.
+  --summary              print one JSON object of totals instead of the flows
+  --key-mode L2|L3       flow key layers (default L2: MAC addresses are part of the key)
+  --update SECONDS       update period (default 60)
+  --expire SECONDS       idle expiry (default 600)
+  --max-entries N        flow table size (default 500000)
+  --extra-tcp-metric     fill TCPMetric (SYN/FIN/RST times and SYN TTLs)
+  --updates              also print periodic updates
+  --node-tid ID          NodeTID written on every flow
+  --capture-id ID        CaptureID written on every flow
+  --sampling-rate N      SamplingRate written on every flow (default 1)
+  --proto P              keep packets of protocol P (tcp, udp, sctp, icmp, arp, ipv4, ipv6); repeatable
+  --host IP              keep packets from or to IP; repeatable
+  --port N               keep packets from or to port N; repeatable
+  --vlan N               keep packets tagged with VLAN N; repeatable`
+
+async function write (out: Writable, text: string): Promise<void> {
+  if (!out.write(text)) await once(out, 'drain')
+}
+
+function positiveNumber (name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined
+  const n = Number(v)
+  if (!Number.isFinite(n) || n <= 0) throw new TopoflowError('TOPOFLOW_ERR_CONFIG', `--${name} expects a positive number, got '${v}'`)
+  return n
+}
+
+/**
+ * `topoflow pcap`: the CLI entry point. Returns the exit code: 0 on success, 1 when the capture
+ * is malformed or truncated (the flows read until then are still printed), 2 on bad usage.
+ */
+export async function runPcapCommand (argv: string[], stdout: Writable, stderr: Writable, stdin?: Readable): Promise<number> {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        summary: { type: 'boolean' },
+        'key-mode': { type: 'string' },
+        update: { type: 'string' },
+        expire: { type: 'string' },
+        'max-entries': { type: 'string' },
+        'extra-tcp-metric': { type: 'boolean' },
+        updates: { type: 'boolean' },
+        'node-tid': { type: 'string' },
+        'capture-id': { type: 'string' },
+        'sampling-rate': { type: 'string' },
+        proto: { type: 'string', multiple: true },
+        host: { type: 'string', multiple: true },
+        port: { type: 'string', multiple: true },
+        vlan: { type: 'string', multiple: true },
+        help: { type: 'boolean', short: 'h' }
+      }
+    })
+  } catch (err) {
+    await write(stderr, `${(err as Error).message}\n${usage}\n`)
+    return 2
+  }
+  const v = parsed.values
+  if (v.help === true) { await write(stdout, usage + '\n'); return 0 }
+  const file = parsed.positionals[0]
+  if (file === undefined || parsed.positionals.length > 1) {
+    await write(stderr, `Expected exactly one capture file (or - for standard input)\n${usage}\n`)
+    return 2
+  }
+  let opts: PcapFlowOptions
+  try {
+    const keyMode = v['key-mode'] ?? 'L2'
+    if (keyMode !== 'L2' && keyMode !== 'L3') throw new TopoflowError('TOPOFLOW_ERR_CONFIG', `--key-mode expects L2 or L3, got '${keyMode}'`)
+    const filter: PacketFilter = {}
+    if (v.proto !== undefined) filter.protocols = v.proto
+    if (v.host !== undefined) filter.hosts = v.host
+    if (v.port !== undefined) filter.ports = v.port.map(p => positiveNumber('port', p) as number)
+    if (v.vlan !== undefined) filter.vlans = v.vlan.map(p => positiveNumber('vlan', p) as number)
+    opts = {
+      layerKeyMode: keyMode as LayerKeyMode,
+      updateSeconds: positiveNumber('update', v.update),
+      expireSeconds: positiveNumber('expire', v.expire),
+      maxEntries: positiveNumber('max-entries', v['max-entries']),
+      samplingRate: positiveNumber('sampling-rate', v['sampling-rate']),
+      extraTcpMetric: v['extra-tcp-metric'] === true,
+      includeUpdates: v.updates === true,
+      nodeTID: v['node-tid'],
+      captureID: v['capture-id']
+    }
+    if (Object.keys(filter).length > 0) opts.filter = filter
+  } catch (err) {
+    await write(stderr, `${(err as Error).message}\n`)
+    return 2
+  }
+  let summary: PcapRunSummary | undefined
+  opts.onSummary = (s) => { summary = s }
+  const source: Source = file === '-' ? (stdin ?? process.stdin) : file
+  const summaryOnly = v.summary === true
+  let code = 0
+  let batch = ''
+  try {
+    for await (const flow of flowsFromPcap(source, opts)) {
+      if (summaryOnly) continue
+      batch += JSON.stringify(flow) + '\n'
+      if (batch.length > 65536) { await write(stdout, batch); batch = '' }
+    }
+  } catch (err) {
+    const e = err instanceof TopoflowError ? err : new TopoflowError('TOPOFLOW_ERR_INTERNAL', String(err), { cause: err })
+    if (batch !== '') { await write(stdout, batch); batch = '' }
+    await write(stderr, `topoflow pcap: ${e.code}: ${e.message}\n`)
+    code = 1
+  }
+  if (batch !== '') await write(stdout, batch)
+  if (summaryOnly && summary !== undefined) await write(stdout, JSON.stringify(summary) + '\n')
+  return code
+}

@@ -1,0 +1,67 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { PassThrough, Readable } from 'node:stream'
+import { runPcapCommand, type Flow } from '../../../src/flow/index.ts'
+import { frame, pcap, pcapFile } from './helpers.ts'
+
+async function run (argv: string[], stdin?: Readable): Promise<{ code: number, out: string, err: string }> {
+  const out = new PassThrough(); const err = new PassThrough()
+  const chunks: Buffer[] = []; const errs: Buffer[] = []
+  out.on('data', (c: Buffer) => chunks.push(c)); err.on('data', (c: Buffer) => errs.push(c))
+  const code = await runPcapCommand(argv, out, err, stdin)
+  return { code, out: Buffer.concat(chunks).toString(), err: Buffer.concat(errs).toString() }
+}
+
+test('topoflow pcap FILE prints one Skydive flow JSON per line, the same on every run', async () => {
+  const first = await run([pcap('vxlan.pcap')])
+  assert.equal(first.code, 0)
+  const lines = first.out.trim().split('\n')
+  assert.equal(lines.length, 4)
+  const flows = lines.map(l => JSON.parse(l) as Flow)
+  assert.deepEqual(Object.keys(flows[0] as Flow).slice(0, 3), ['UUID', 'LayersPath', 'Application'])
+  assert.ok(flows.every(f => typeof f.FinishType === 'number' && f.SamplingRate === 1))
+  assert.equal((await run([pcap('vxlan.pcap')])).out, first.out)
+})
+
+test('--summary, filters and L3 key mode', async () => {
+  const s = await run([pcap('vxlan.pcap'), '--summary'])
+  assert.equal(s.code, 0)
+  assert.deepEqual(JSON.parse(s.out), { packets: 10, packetsDecoded: 10, packetsSkipped: 0, packetsFiltered: 0, flows: 4, flowsDropped: 0, fragmentsAttributed: 0, decodeErrors: {} })
+  const icmp = await run([pcap('vxlan.pcap'), '--proto', 'icmp', '--key-mode', 'L3'])
+  const flows = icmp.out.trim().split('\n').map(l => JSON.parse(l) as Flow)
+  assert.deepEqual(flows.map(f => f.LayersPath).sort(), ['Ethernet/IPv4/ICMPv4', 'Ethernet/IPv4/UDP/VXLAN'])
+  const host = await run([pcap('ssh.pcap'), '--host', '10.9.9.9', '--summary'])
+  assert.equal(JSON.parse(host.out).packetsFiltered, 54)
+})
+
+test('standard input works like a file (a `tcpdump -w - | nc` stream)', async () => {
+  const bytes = readFileSync(pcap('ssh.pcap'))
+  const stdin = Readable.from((function * () { for (let i = 0; i < bytes.length; i += 333) yield bytes.subarray(i, i + 333) })())
+  const r = await run(['-'], stdin)
+  assert.equal(r.code, 0)
+  assert.equal(r.out, (await run([pcap('ssh.pcap')])).out)
+})
+
+test('a truncated capture prints the flows read so far, then the error, exit code 1', async () => {
+  const file = pcapFile([
+    { sec: 1, usec: 0, data: frame({ src: '10.0.0.1', dst: '10.0.0.2', proto: 17, sport: 1, dport: 2 }) },
+    { sec: 2, usec: 0, data: frame({ src: '10.0.0.1', dst: '10.0.0.2', proto: 17, sport: 1, dport: 2 }) }
+  ])
+  const r = await run(['-'], Readable.from([file.subarray(0, file.length - 3)]))
+  assert.equal(r.code, 1)
+  assert.equal(r.out.trim().split('\n').length, 1)
+  assert.equal((JSON.parse(r.out) as Flow).Metric.ABPackets, 1)
+  assert.match(r.err, /TOPOFLOW_ERR_PCAP_FORMAT: Truncated capture/)
+})
+
+test('usage errors exit with 2 and say what is wrong', async () => {
+  assert.equal((await run([])).code, 2)
+  const bad = await run([pcap('ssh.pcap'), '--key-mode', 'L4'])
+  assert.equal(bad.code, 2)
+  assert.match(bad.err, /--key-mode expects L2 or L3, got 'L4'/)
+  assert.equal((await run([pcap('ssh.pcap'), '--nope'])).code, 2)
+  const missing = await run(['/nonexistent/file.pcap'])
+  assert.equal(missing.code, 1)
+  assert.match(missing.err, /Cannot read capture/)
+})
