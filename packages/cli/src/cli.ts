@@ -1,8 +1,9 @@
+import type { Writable } from 'node:stream'
 import { TopoflowError } from '@topoflow/core'
 
 export interface CliIO {
-  stdout: NodeJS.WritableStream
-  stderr: NodeJS.WritableStream
+  stdout: Writable
+  stderr: Writable
   env: NodeJS.ProcessEnv
 }
 

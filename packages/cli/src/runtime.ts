@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util'
 import {
-  closeAll, createLogger, createRegistry, InProcessBus, loadConfig, OpsServer, parseListen,
+  closeAll, createLogger, TopoflowError, createRegistry, InProcessBus, loadConfig, OpsServer, parseListen,
   type Bus, type Component, type Logger, type Registry, type TopoflowConfig
 } from '@topoflow/core'
 import { KafkaBus, promKafkaMetrics } from '@topoflow/kafka'
-import { codecFor, topicTable, topics } from '@topoflow/schemas'
+import { codecFor, isTopicName, topicTable, topics } from '@topoflow/schemas'
 import type { CliIO } from './cli.ts'
 
 export interface ServiceContext {
@@ -35,7 +35,10 @@ export function createBus (config: TopoflowConfig, logger: Logger, registry: Reg
   const kafka = new KafkaBus({
     brokers: config.kafka.brokers,
     clientId: config.kafka.client_id,
-    codecFor,
+    codecFor: (topic) => {
+      if (!isTopicName(topic)) throw new TopoflowError('TOPOFLOW_ERR_SCHEMA', `No schema for topic "${topic}"`)
+      return codecFor(topic)
+    },
     deadLetterTopic: topics.dlq,
     logger,
     metrics: promKafkaMetrics(registry)
