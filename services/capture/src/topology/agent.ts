@@ -1,0 +1,538 @@
+import { availableParallelism, hostname as osHostname, release as osRelease } from 'node:os'
+import { TopoflowError, type Logger } from '@topoflow/core'
+import { diffSnapshot, emptyGraph, hostSyncEvent, type EventContext } from './diff.ts'
+import { errorCode, nodeFsReader, type FsReader } from './fs-reader.ts'
+import { buildSnapshot, type NamespaceState } from './graph.ts'
+import { readHostFacts, hostMetadata } from './host.ts'
+import { interfaceNodeId } from './ids.ts'
+import { linkCounters } from './interfaces.ts'
+import { defaultNameMaps, parseIdNameFile, type NameMaps } from './ip-json.ts'
+import { firstMetric, refreshMetric, type MetricState } from './metrics.ts'
+import { readNamespace } from './namespace-reader.ts'
+import { defaultNetnsDirs, discoverNamespaces } from './netns.ts'
+import { execRunner, type CommandRunner } from './runner.ts'
+import { scanSockets } from './sockets.ts'
+import type { Metadata, NamespaceInfo, PublishedGraph, SocketInfo, SocketsEvent, TopologyEvent } from './types.ts'
+import { deepEqual, mapLimit } from './util.ts'
+import { monitorCommand, spawnMonitor, watchNetnsDirs, watchOwnNamespace, type MonitorProcess, type Watch } from './watchers.ts'
+
+/** Timings of the agent, all in ms. */
+export interface TopologyIntervals {
+  /** Quiet time after a change notification before the namespace is re-read. */
+  debounce: number
+  /** Full re-read of every namespace (safety net for missed notifications) and metrics refresh. */
+  resync: number
+  /** Socket table refresh. */
+  sockets: number
+  /** Scan of /proc for anonymous namespaces (named ones are watched). */
+  namespaceScan: number
+  /** Delay before restarting an `ip monitor` that exited, or retrying a failed publish. */
+  retry: number
+}
+
+export const defaultIntervals: TopologyIntervals = {
+  debounce: 100,
+  resync: 30_000,
+  sockets: 5_000,
+  namespaceScan: 5_000,
+  retry: 1_000
+}
+
+export interface TopologyAgentOptions {
+  /** Host id: the host node's Name and every element's Host. Default: the hostname. */
+  hostId?: string
+  logger: Logger
+  /** Receives topology events in order; a rejection makes the agent send a full HostSync later. */
+  publish: (event: TopologyEvent) => void | Promise<void>
+  /** Receives the socket table of the host every `intervals.sockets`. */
+  publishSockets?: (event: SocketsEvent) => void | Promise<void>
+  now?: () => number
+  intervals?: Partial<TopologyIntervals>
+  /** Element Origin. Default `agent.<hostId>`, what Skydive agents write. */
+  origin?: string
+  /** Operator metadata merged into the host node (Skydive's `agent.metadata`). */
+  metadata?: Metadata
+  netnsDirs?: readonly string[]
+  procDir?: string
+  sysDir?: string
+  ipPath?: string
+  nsenterPath?: string
+  /** Use rtnetlink (the `netlink` package) for the host namespace; false = `ip monitor` there too. */
+  useNetlink?: boolean
+  /** Namespaces read in parallel. Default: the number of CPUs. */
+  concurrency?: number
+  /** Subscribe to change notifications and run the periodic timers; false = only {@link TopologyAgent.resync}. */
+  watchChanges?: boolean
+  fs?: FsReader
+  runner?: CommandRunner
+}
+
+export interface TopologyAgentStats {
+  namespaces: number
+  interfaces: number
+  nodes: number
+  edges: number
+  sockets: number
+  eventsPublished: number
+  hostSyncs: number
+  resyncs: number
+  errors: number
+  publishErrors: number
+  namespaceReadErrors: number
+  skippedProcEntries: number
+  unresolvedLinks: number
+  monitors: number
+}
+
+/**
+ * The topology probe of the capture service: discovers the host, its namespaces, interfaces and
+ * sockets, publishes a HostSync on start and afterwards only the deltas, within about a second of
+ * a change (rtnetlink / `ip monitor` triggers), with a periodic full resync as safety net.
+ */
+export class TopologyAgent {
+  readonly hostId: string
+  readonly origin: string
+  private readonly logger: Logger
+  private readonly publishEvent: (event: TopologyEvent) => void | Promise<void>
+  private readonly publishSocketsEvent: ((event: SocketsEvent) => void | Promise<void>) | undefined
+  private readonly now: () => number
+  private readonly intervals: TopologyIntervals
+  private readonly opts: TopologyAgentOptions
+  private readonly fs: FsReader
+  private readonly runner: CommandRunner
+
+  private started = false
+  private closed = false
+  private names: NameMaps = defaultNameMaps
+  private hostMeta: Metadata = {}
+  private sockets: SocketInfo[] | undefined
+  private readonly discovered = new Map<string, NamespaceInfo>()
+  private readonly states = new Map<string, NamespaceState>()
+  private readonly metrics = new Map<string, MetricState>()
+  private published: PublishedGraph = emptyGraph()
+  private needHostSync = true
+  /** Something read since the last diff may differ from what was published: building the graph is worth it. */
+  private stale = true
+
+  private readonly dirty = new Set<string>()
+  private discoverPending = true
+  private fullPending = true
+  private cycleTimer: NodeJS.Timeout | undefined
+  private running: Promise<void> | undefined
+  private rerun = false
+  private readonly timers: NodeJS.Timeout[] = []
+  private socketScan: Promise<void> | undefined
+  private initialSocketScan: Promise<void> | undefined
+  private monitorTask: Promise<void> | undefined
+  private watching = false
+
+  private readonly monitors = new Map<string, MonitorProcess>()
+  private readonly monitorSpawnedAt = new Map<string, number>()
+  private readonly childPids = new Set<number>()
+  private ownWatch: Watch | undefined
+  private dirWatch: Watch | undefined
+
+  private readonly counters = {
+    eventsPublished: 0,
+    hostSyncs: 0,
+    resyncs: 0,
+    errors: 0,
+    publishErrors: 0,
+    namespaceReadErrors: 0,
+    skippedProcEntries: 0,
+    unresolvedLinks: 0
+  }
+
+  constructor (opts: TopologyAgentOptions) {
+    this.opts = opts
+    this.hostId = opts.hostId ?? osHostname()
+    if (this.hostId === '') throw new TopoflowError('TOPOFLOW_ERR_CONFIG', 'Expected a non-empty host id for the topology agent, got an empty string')
+    this.origin = opts.origin ?? `agent.${this.hostId}`
+    this.logger = opts.logger.child({ component: 'topology' })
+    this.publishEvent = opts.publish
+    this.publishSocketsEvent = opts.publishSockets
+    this.now = opts.now ?? Date.now
+    this.intervals = { ...defaultIntervals, ...opts.intervals }
+    for (const [k, v] of Object.entries(this.intervals)) {
+      if (!Number.isFinite(v) || v < 0) throw new TopoflowError('TOPOFLOW_ERR_CONFIG', `Expected intervals.${k} to be a non-negative number of ms, got ${String(v)}`)
+    }
+    this.fs = opts.fs ?? nodeFsReader
+    this.runner = opts.runner ?? execRunner
+  }
+
+  /** Starts watching, discovers everything and publishes the first HostSync. */
+  async start (): Promise<void> {
+    if (this.started || this.closed) return
+    this.started = true
+    this.names = await this.readNameMaps()
+    this.hostMeta = hostMetadata(await readHostFacts(this.fs, {
+      hostname: osHostname(),
+      kernelRelease: osRelease(),
+      ...(this.opts.metadata === undefined ? {} : { operator: this.opts.metadata })
+    }))
+    // Watch before the first read so that no change slips between reading and subscribing.
+    this.startWatching()
+    // The socket scan runs beside the namespace reads; the first HostSync waits for both.
+    this.initialSocketScan = this.scanSocketsOnce(false)
+    await this.cycle()
+    this.logger.info({ hostId: this.hostId, ...this.stats() }, 'Topology agent started')
+  }
+
+  async close (): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    if (this.cycleTimer !== undefined) clearTimeout(this.cycleTimer)
+    for (const t of this.timers) clearInterval(t)
+    this.ownWatch?.close()
+    this.dirWatch?.close()
+    await this.monitorTask
+    for (const m of this.monitors.values()) m.close()
+    this.monitors.clear()
+    await this.running
+    await this.socketScan
+    if (this.started) this.logger.info('Topology agent closed')
+  }
+
+  /** Re-reads everything now and publishes the differences; resolves once they are published. */
+  async resync (): Promise<void> {
+    if (!this.started || this.closed) return
+    this.fullPending = true
+    this.discoverPending = true
+    await this.cycle()
+  }
+
+  /** Asks for a full HostSync on the next cycle, e.g. after the bus reconnected. */
+  requestHostSync (): void {
+    this.needHostSync = true
+    this.schedule(0)
+  }
+
+  /** Current graph as published (or to be published): for tests and the all-in-one API. */
+  graph (): PublishedGraph {
+    return this.published
+  }
+
+  stats (): TopologyAgentStats {
+    let interfaces = 0
+    for (const s of this.states.values()) interfaces += s.dump.links.length
+    return {
+      namespaces: this.discovered.size,
+      interfaces,
+      nodes: this.published.nodes.size,
+      edges: this.published.edges.size,
+      sockets: this.sockets?.length ?? 0,
+      monitors: this.monitors.size,
+      ...this.counters
+    }
+  }
+
+  private async readNameMaps (): Promise<NameMaps> {
+    const read = async (path: string): Promise<Record<string, number>> => {
+      try {
+        return parseIdNameFile(await this.fs.readFile(path))
+      } catch {
+        return {}
+      }
+    }
+    return {
+      tables: { ...defaultNameMaps.tables, ...await read('/etc/iproute2/rt_tables') },
+      protocols: { ...defaultNameMaps.protocols, ...await read('/etc/iproute2/rt_protos') }
+    }
+  }
+
+  private startWatching (): void {
+    if (this.closed || this.opts.watchChanges === false) return
+    this.watching = true
+    const i = this.intervals
+    this.timers.push(setInterval(() => {
+      this.counters.resyncs++
+      this.fullPending = true
+      this.discoverPending = true
+      this.schedule(0)
+    }, i.resync))
+    this.timers.push(setInterval(() => {
+      this.discoverPending = true
+      this.schedule(0)
+    }, i.namespaceScan))
+    this.timers.push(setInterval(() => { void this.scanSocketsOnce(true) }, i.sockets))
+    for (const t of this.timers) t.unref()
+    this.dirWatch = watchNetnsDirs(this.opts.netnsDirs ?? defaultNetnsDirs, () => {
+      this.discoverPending = true
+      this.schedule(i.debounce)
+    }, this.logger)
+  }
+
+  /** Marks a namespace for re-reading after the debounce delay. */
+  private touch (key: string): void {
+    this.dirty.add(key)
+    this.schedule(this.intervals.debounce)
+  }
+
+  private schedule (delay: number): void {
+    if (this.closed || !this.started) return
+    if (this.cycleTimer !== undefined) return
+    this.cycleTimer = setTimeout(() => {
+      this.cycleTimer = undefined
+      void this.cycle()
+    }, delay)
+  }
+
+  /** Runs one discovery/read/diff/publish pass; passes never overlap, a request during one reruns it. */
+  private async cycle (): Promise<void> {
+    if (this.running !== undefined) {
+      this.rerun = true
+      return await this.running
+    }
+    this.running = (async () => {
+      do {
+        this.rerun = false
+        try {
+          await this.cycleOnce()
+        } catch (err) {
+          this.counters.errors++
+          this.logger.warn({ err }, 'Topology refresh failed')
+        }
+      } while (this.rerun && !this.closed)
+    })()
+    try {
+      await this.running
+    } finally {
+      this.running = undefined
+    }
+  }
+
+  private async cycleOnce (): Promise<void> {
+    if (this.closed) return
+    const t0 = Date.now()
+    const full = this.fullPending
+    this.fullPending = false
+    if (this.discoverPending) {
+      this.discoverPending = false
+      await this.discover()
+      if (this.watching) this.watchOwn()
+    }
+    const t1 = Date.now()
+    const keys = full ? [...this.discovered.keys()] : [...this.dirty].filter(k => this.discovered.has(k))
+    this.dirty.clear()
+    await this.readNamespaces(keys)
+    this.updateMetrics(full)
+    const t2 = Date.now()
+    if (this.initialSocketScan !== undefined) {
+      await this.initialSocketScan
+      this.initialSocketScan = undefined
+    }
+    const published = await this.publishChanges()
+    this.ensureMonitors()
+    this.logger.debug({ full, read: keys.length, published, discoverMs: t1 - t0, readMs: t2 - t1, totalMs: Date.now() - t0 }, 'Topology refreshed')
+  }
+
+  private async discover (): Promise<void> {
+    const result = await discoverNamespaces(this.fs, {
+      netnsDirs: this.opts.netnsDirs ?? defaultNetnsDirs,
+      ...(this.opts.procDir === undefined ? {} : { procDir: this.opts.procDir }),
+      excludePids: this.childPids
+    })
+    this.counters.skippedProcEntries += result.skipped
+    const seen = new Set<string>()
+    for (const ns of result.namespaces) {
+      seen.add(ns.key)
+      const old = this.discovered.get(ns.key)
+      this.discovered.set(ns.key, ns)
+      if (old === undefined) {
+        this.dirty.add(ns.key)
+      } else if (old.path !== ns.path || old.name !== ns.name) {
+        // Another process now holds an anonymous namespace: same namespace, new path. Its monitor
+        // runs inside the namespace and stays valid.
+        const state = this.states.get(ns.key)
+        if (state !== undefined) this.states.set(ns.key, { ...state, ns })
+        this.stale = true
+      }
+    }
+    for (const key of [...this.discovered.keys()]) if (!seen.has(key)) this.forget(key)
+  }
+
+  private forget (key: string): void {
+    this.discovered.delete(key)
+    this.states.delete(key)
+    this.stale = true
+    this.stopMonitor(key)
+  }
+
+  private async readNamespaces (keys: string[]): Promise<void> {
+    const readOpts = {
+      names: this.names,
+      ...(this.opts.ipPath === undefined ? {} : { ipPath: this.opts.ipPath }),
+      ...(this.opts.nsenterPath === undefined ? {} : { nsenterPath: this.opts.nsenterPath }),
+      ...(this.opts.sysDir === undefined ? {} : { sysDir: this.opts.sysDir })
+    }
+    await mapLimit(keys, this.opts.concurrency ?? availableParallelism(), async (key) => {
+      const ns = this.discovered.get(key)
+      if (ns === undefined) return
+      for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+          this.states.set(key, await readNamespace(this.runner, this.fs, ns, readOpts))
+          this.stale = true
+          return
+        } catch (err) {
+          if (attempt === 0 && await this.stillThere(ns)) continue
+          if (!await this.stillThere(ns)) {
+            // Vanished between discovery and reading: drop it now rather than on the next scan.
+            this.logger.debug({ netns: ns.path }, 'Namespace vanished while being read')
+            this.forget(key)
+            return
+          }
+          this.counters.namespaceReadErrors++
+          this.counters.errors++
+          this.logger.debug({ err, netns: ns.path }, 'Could not read namespace; keeping its last known state')
+          this.dirty.add(key)
+          this.schedule(this.intervals.retry)
+        }
+      }
+    })
+  }
+
+  private async stillThere (ns: NamespaceInfo): Promise<boolean> {
+    try {
+      return (await this.fs.stat(ns.path)).ino === ns.inode
+    } catch (err) {
+      return errorCode(err) !== 'ENOENT' && errorCode(err) !== 'ESRCH'
+    }
+  }
+
+  private updateMetrics (refresh: boolean): void {
+    const now = this.now()
+    const alive = new Set<string>()
+    for (const state of this.states.values()) {
+      for (const link of state.dump.links) {
+        const counters = linkCounters(link)
+        if (counters === undefined) continue
+        const id = interfaceNodeId(this.hostId, state.ns.inode, link.ifIndex)
+        alive.add(id)
+        const prev = this.metrics.get(id)
+        if (prev === undefined) this.metrics.set(id, firstMetric(counters, now))
+        else if (refresh) this.metrics.set(id, refreshMetric(prev, counters, now))
+      }
+    }
+    for (const id of [...this.metrics.keys()]) if (!alive.has(id)) this.metrics.delete(id)
+  }
+
+  /** Diffs and publishes; returns the number of events sent. */
+  private async publishChanges (): Promise<number> {
+    // Nothing was read and nothing is owed: building and diffing ~1000s of elements for nothing costs CPU.
+    if (!this.stale && !this.needHostSync) return 0
+    this.stale = false
+    const input = {
+      hostId: this.hostId,
+      hostMetadata: this.hostMeta,
+      namespaces: [...this.states.values()],
+      metrics: this.metrics,
+      ...(this.sockets === undefined ? {} : { sockets: this.sockets })
+    }
+    const { snapshot, unresolvedLinks } = buildSnapshot(input)
+    this.counters.unresolvedLinks = unresolvedLinks
+    const ctx: EventContext = { host: this.hostId, origin: this.origin, now: this.now() }
+    const { graph, events } = diffSnapshot(this.published, snapshot, ctx)
+    this.published = graph
+    const toSend = this.needHostSync ? [hostSyncEvent(graph, ctx)] : events
+    if (toSend.length === 0) return 0
+    const wasSync = this.needHostSync
+    this.needHostSync = false
+    try {
+      for (const event of toSend) {
+        await this.publishEvent(event)
+        this.counters.eventsPublished++
+        if (event.Kind === 'HostSync') this.counters.hostSyncs++
+      }
+    } catch (err) {
+      // Whatever was not sent is folded into a full HostSync once publishing works again.
+      this.needHostSync = true
+      this.counters.publishErrors++
+      this.counters.errors++
+      this.logger.warn({ err, hostSync: wasSync }, 'Publishing topology events failed; a host sync will follow')
+      this.schedule(this.intervals.retry)
+      return 0
+    }
+    return toSend.length
+  }
+
+  private async scanSocketsOnce (publishHostNode: boolean): Promise<void> {
+    if (this.socketScan !== undefined || this.closed) return
+    this.socketScan = (async () => {
+      try {
+        const result = await scanSockets(this.fs, {
+          ...(this.opts.procDir === undefined ? {} : { procDir: this.opts.procDir }),
+          excludePids: this.childPids
+        })
+        this.counters.skippedProcEntries += result.skippedProcesses
+        const changed = this.sockets === undefined || !deepEqual(this.sockets, result.sockets)
+        this.sockets = result.sockets
+        if (changed) this.stale = true
+        if (changed && publishHostNode) this.schedule(0)
+        if (this.publishSocketsEvent !== undefined && !this.closed) {
+          await this.publishSocketsEvent({ Host: this.hostId, Time: this.now(), Sockets: result.sockets })
+        }
+      } catch (err) {
+        this.counters.errors++
+        this.logger.warn({ err }, 'Socket scan failed')
+      }
+    })()
+    try {
+      await this.socketScan
+    } finally {
+      this.socketScan = undefined
+    }
+  }
+
+  /** rtnetlink for the agent's own namespace: no process to start, so it is set up before the first read. */
+  private watchOwn (): void {
+    if (this.ownWatch !== undefined || this.opts.useNetlink === false) return
+    const root = [...this.discovered.values()].find(ns => ns.root)
+    if (root !== undefined) this.ownWatch = watchOwnNamespace(() => this.touch(root.key), this.logger)
+  }
+
+  /**
+   * Starts an `ip monitor` inside every namespace that has none, in the background: spawning is slow
+   * on a busy host (tens of ms each), so it must not delay a publish. A namespace gets re-read once
+   * its monitor runs, since a change between its last read and then went unnoticed.
+   */
+  private ensureMonitors (): void {
+    if (this.closed || !this.watching || this.monitorTask !== undefined) return
+    this.monitorTask = (async () => {
+      let started = 0
+      for (const [key, ns] of [...this.discovered]) {
+        if (this.closed) break
+        if (!this.discovered.has(key) || this.monitors.has(key) || (ns.root && this.ownWatch !== undefined)) continue
+        const last = this.monitorSpawnedAt.get(key)
+        if (last !== undefined && this.now() - last < this.intervals.retry) {
+          this.discoverPending = true
+          this.schedule(this.intervals.retry)
+          continue
+        }
+        this.monitorSpawnedAt.set(key, this.now())
+        const monitor = spawnMonitor(monitorCommand(ns, this.opts), () => this.touch(key), (code) => {
+          if (monitor.pid !== undefined) this.childPids.delete(monitor.pid)
+          if (this.monitors.get(key) === monitor) this.monitors.delete(key)
+          this.logger.debug({ netns: ns.path, code }, 'ip monitor exited')
+          // The namespace may be gone: let discovery decide, and restart the monitor if not.
+          this.discoverPending = true
+          this.touch(key)
+        })
+        if (monitor.pid !== undefined) this.childPids.add(monitor.pid)
+        this.monitors.set(key, monitor)
+        this.dirty.add(key)
+        started++
+        await new Promise(resolve => setImmediate(resolve))
+      }
+      if (started > 0) this.schedule(this.intervals.debounce)
+    })().finally(() => { this.monitorTask = undefined })
+  }
+
+  private stopMonitor (key: string): void {
+    const m = this.monitors.get(key)
+    if (m === undefined) return
+    m.close()
+    if (m.pid !== undefined) this.childPids.delete(m.pid)
+    this.monitors.delete(key)
+    this.monitorSpawnedAt.delete(key)
+  }
+}

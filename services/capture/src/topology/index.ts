@@ -1,0 +1,15 @@
+export { TopologyAgent, defaultIntervals } from './agent.ts'
+export type { TopologyAgentOptions, TopologyAgentStats, TopologyIntervals } from './agent.ts'
+export { diffSnapshot, emptyGraph, hostSyncEvent } from './diff.ts'
+export { buildSnapshot } from './graph.ts'
+export type { NamespaceState } from './graph.ts'
+export { nodeFsReader, fixtureFsReader } from './fs-reader.ts'
+export type { FsReader, FsRecording } from './fs-reader.ts'
+export { execRunner } from './runner.ts'
+export type { CommandRunner } from './runner.ts'
+export { scanSockets } from './sockets.ts'
+export { discoverNamespaces } from './netns.ts'
+export { topologyEventKinds } from './types.ts'
+export type {
+  GraphEdge, GraphNode, Metadata, NamespaceInfo, PublishedGraph, SocketInfo, SocketsEvent, TopologyEvent, TopologyEventKind
+} from './types.ts'
