@@ -17,7 +17,10 @@ interface Command {
 
 export const commands: Record<string, Command> = {
   allinone: { summary: 'every service in one process, API and UI on :8082', pendingIssue: 7 },
-  capture: { summary: 'the capture agent of this host (topology, sockets, flows)', pendingIssue: 3 },
+  capture: {
+    summary: 'the capture agent of this host (topology, sockets, flows)',
+    run: async (argv, io) => await (await import('./services.ts')).runCapture(argv, io)
+  },
   'graph-builder': { summary: 'the materialized topology graph and its history', pendingIssue: 5 },
   enricher: { summary: 'joins flows with processes, hosts and Kubernetes metadata', pendingIssue: 8 },
   api: { summary: 'the Skydive-compatible REST/Gremlin API and web UI', pendingIssue: 6 },

@@ -61,6 +61,8 @@ export async function runService (opts: {
   argv: string[]
   io: CliIO
   options?: Record<string, { type: 'string' | 'boolean', short?: string }>
+  /** standalone services talk to the others through Kafka only */
+  requiresKafka?: boolean
   /** ops endpoints address; null when the service serves them itself (the API) */
   opsListen: (config: TopoflowConfig) => string | null
   build: (ctx: ServiceContext) => Promise<{ components: Component[], ready: () => boolean }>
@@ -71,6 +73,9 @@ export async function runService (opts: {
     return 0
   }
   const config = readConfig(values.config as string | undefined, opts.io.env)
+  if (opts.requiresKafka === true && config.kafka.brokers.length === 0) {
+    throw new TopoflowError('TOPOFLOW_ERR_CONFIG', `${opts.name} runs in a distributed deployment and needs Kafka: set KAFKA_BROKERS or kafka.brokers (or run \`topoflow allinone\`)`)
+  }
   const logger = createLogger({ level: config.logging.level, name: opts.name })
   const registry = createRegistry(opts.name)
   const bus = createBus(config, logger, registry)

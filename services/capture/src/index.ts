@@ -1,2 +1,5 @@
 export { runPcapCommand, flowsFromPcap, FlowTable, PacketDecoder, PcapStreamReader, communityId } from './flow/index.ts'
 export type { PcapFlowOptions, FlowTableOptions } from './flow/index.ts'
+export { TopologyAgent } from './topology/index.ts'
+export { buildCaptureAgent, topologyMessage, socketsMessage } from './app.ts'
+export type { CaptureAgent, CaptureAgentDeps } from './app.ts'

@@ -1,0 +1,64 @@
+import { Gauge, type Bus, type Component, type Logger, type Registry, type TopoflowConfig } from '@topoflow/core'
+import { topics } from '@topoflow/schemas'
+import { TopologyAgent, type SocketsEvent, type TopologyEvent } from './topology/index.ts'
+
+export interface CaptureAgentDeps {
+  config: TopoflowConfig
+  bus: Bus
+  logger: Logger
+  registry: Registry
+  now?: () => number
+}
+
+export interface CaptureAgent {
+  readonly components: Component[]
+  readonly topology: TopologyAgent
+  ready(): boolean
+}
+
+/** Topology events go out keyed by host, so one host's events stay in order on one partition. */
+export function topologyMessage (event: TopologyEvent): { key: string, value: TopologyEvent } {
+  return { key: event.Host, value: event }
+}
+
+/** The agent does not tell which namespace a socket lives in yet; 0 says "unknown" in the schema's terms. */
+export function socketsMessage (event: SocketsEvent): { key: string, value: unknown } {
+  return { key: event.Host, value: { ...event, Sockets: event.Sockets.map((s) => ({ NetnsInode: 0, NetnsName: null, ...s })) } }
+}
+
+/**
+ * The capture agent of one host: its topology and socket tables on the bus, and the agent's own
+ * counters on /metrics.
+ */
+export function buildCaptureAgent (deps: CaptureAgentDeps): CaptureAgent {
+  const { config, bus } = deps
+  const logger = deps.logger.child({ component: 'capture' })
+  const topology = new TopologyAgent({
+    hostId: config.host_id,
+    logger,
+    metadata: config.agent.metadata,
+    publish: async (event) => { await bus.publish(topics.topologyEvents, [topologyMessage(event)]) },
+    publishSockets: async (event) => { await bus.publish(topics.sockets, [socketsMessage(event)]) },
+    intervals: {
+      resync: config.agent.topology.resync * 1000,
+      sockets: config.agent.topology.socketinfo.host_update * 1000
+    },
+    ...(deps.now === undefined ? {} : { now: deps.now })
+  })
+  const stats = new Gauge({
+    name: 'topoflow_capture_topology',
+    help: 'Topology agent counters: namespaces and interfaces seen, events published, resyncs, errors',
+    labelNames: ['counter'],
+    registers: [deps.registry],
+    collect () {
+      for (const [counter, value] of Object.entries(topology.stats())) if (typeof value === 'number') this.set({ counter }, value)
+    }
+  })
+  void stats
+  let started = false
+  return {
+    topology,
+    components: [{ start: async () => { await topology.start(); started = true }, close: async () => { await topology.close() } }],
+    ready: () => started
+  }
+}
