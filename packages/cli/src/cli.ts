@@ -21,7 +21,10 @@ export const commands: Record<string, Command> = {
     summary: 'the capture agent of this host (topology, sockets, flows)',
     run: async (argv, io) => await (await import('./services.ts')).runCapture(argv, io)
   },
-  'graph-builder': { summary: 'the materialized topology graph and its history', pendingIssue: 5 },
+  'graph-builder': {
+    summary: 'the materialized topology graph and its history',
+    run: async (argv, io) => await (await import('./services.ts')).runGraphBuilder(argv, io)
+  },
   enricher: { summary: 'joins flows with processes, hosts and Kubernetes metadata', pendingIssue: 8 },
   api: { summary: 'the Skydive-compatible REST/Gremlin API and web UI', pendingIssue: 6 },
   pcap: {

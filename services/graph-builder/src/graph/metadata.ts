@@ -1,0 +1,77 @@
+import type { Metadata } from '../types.ts'
+
+/** Structural equality of JSON-like values (objects compared key by key, arrays in order). */
+export function deepEqual (a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false
+    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false
+    return true
+  }
+  if (Array.isArray(b)) return false
+  const ka = Object.keys(a)
+  const kb = Object.keys(b)
+  if (ka.length !== kb.length) return false
+  for (const k of ka) {
+    if (!Object.hasOwn(b, k)) return false
+    if (!deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false
+  }
+  return true
+}
+
+/** Reads `a.b.c` from metadata; a key that itself contains dots wins over the nested path. */
+export function getField (metadata: Metadata, path: string): unknown {
+  if (Object.hasOwn(metadata, path)) return metadata[path]
+  let cur: unknown = metadata
+  for (const key of path.split('.')) {
+    if (typeof cur !== 'object' || cur === null || Array.isArray(cur)) return undefined
+    cur = (cur as Record<string, unknown>)[key]
+  }
+  return cur
+}
+
+/** Sets `a.b.c` in place, creating (copies of) the intermediate objects so shared values stay untouched. */
+export function setField (metadata: Metadata, path: string, value: unknown): void {
+  const keys = path.split('.')
+  let cur: Record<string, unknown> = metadata
+  for (const key of keys.slice(0, -1)) {
+    const next = cur[key]
+    const copy = typeof next === 'object' && next !== null && !Array.isArray(next) ? { ...(next as Record<string, unknown>) } : {}
+    cur[key] = copy
+    cur = copy
+  }
+  cur[keys[keys.length - 1] as string] = value
+}
+
+/** Skydive's metadata filter: every key of `filter` equals the node's field, compared as strings. */
+export function matchesMetadata (metadata: Metadata, filter: Record<string, string>): boolean {
+  for (const [key, want] of Object.entries(filter)) {
+    const have = getField(metadata, key)
+    if (have === undefined || have === null) return false
+    if (typeof have === 'object') return false
+    if (String(have) !== want) return false
+  }
+  return true
+}
+
+/** Drops keys whose value is undefined, so optional fields never show up as `null` noise. */
+export function compact (m: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(m)) if (v !== undefined) out[k] = v
+  return out
+}
+
+/** Producers may send Metadata as a JSON string (Avro has no free-form map of any); accept both. */
+export function asMetadata (value: unknown): Metadata | null {
+  if (typeof value === 'string') {
+    try {
+      const parsed: unknown = JSON.parse(value)
+      return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? parsed as Metadata : null
+    } catch {
+      return null
+    }
+  }
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Metadata
+  return null
+}
