@@ -25,7 +25,14 @@ export const commands: Record<string, Command> = {
     summary: 'the materialized topology graph and its history',
     run: async (argv, io) => await (await import('./services.ts')).runGraphBuilder(argv, io)
   },
-  enricher: { summary: 'joins flows with processes, hosts and Kubernetes metadata', pendingIssue: 8 },
+  enricher: {
+    summary: 'joins flows with processes, hosts and Kubernetes metadata, indexes them in OpenSearch',
+    run: async (argv, io) => await (await import('./services.ts')).runEnricher(argv, io)
+  },
+  'k8s-probe': {
+    summary: 'one per cluster: Kubernetes objects (list and watch) to Kafka',
+    run: async (argv, io) => await (await import('./services.ts')).runK8sProbe(argv, io)
+  },
   api: { summary: 'the Skydive-compatible REST/Gremlin API and web UI', pendingIssue: 6 },
   pcap: {
     summary: 'read a pcap/pcapng file and print its flows as Skydive JSON lines',

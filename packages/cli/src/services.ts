@@ -1,5 +1,6 @@
 import { Client } from '@opensearch-project/opensearch'
 import { buildCaptureAgent } from '@topoflow/capture'
+import { buildEnricher, K8sProbe, OpenSearchFlowIndexer } from '@topoflow/enricher'
 import { buildGraphBuilder, OpenSearchHistorySink } from '@topoflow/graph-builder'
 import { ensureTemplates, indexNames } from '@topoflow/opensearch'
 import type { CliIO } from './cli.ts'
@@ -43,6 +44,48 @@ export async function runGraphBuilder (argv: string[], io: CliIO): Promise<numbe
       const history = client === null ? undefined : new OpenSearchHistorySink({ client: client as never, liveIndex: names.topologyLive, archiveIndex: names.topologyArchive })
       const app = buildGraphBuilder({ config: ctx.config, bus: ctx.bus, history, logger: ctx.logger, registry: ctx.registry })
       return { components: [app], ready: app.ready }
+    }
+  })
+}
+
+/** `topoflow enricher`: raw flows in, enriched flows out to Kafka and OpenSearch. */
+export async function runEnricher (argv: string[], io: CliIO): Promise<number> {
+  return await runService({
+    name: 'enricher',
+    argv,
+    io,
+    requiresKafka: true,
+    opsListen: (config) => config.enricher.listen,
+    build: async (ctx) => {
+      const client = await openSearch(ctx)
+      if (client === null) ctx.logger.warn('opensearch.url is empty: flows are published enriched but not indexed')
+      const indexer = client === null ? undefined : new OpenSearchFlowIndexer({ client, bus: ctx.bus, maxDocs: ctx.config.opensearch.bulk_max_docs, flushMs: ctx.config.opensearch.bulk_flush_ms })
+      const enricher = buildEnricher({ config: ctx.config, bus: ctx.bus, logger: ctx.logger, registry: ctx.registry, ...(indexer === undefined ? {} : { indexer }) })
+      return { components: [...(indexer === undefined ? [] : [indexer]), enricher], ready: enricher.ready }
+    }
+  })
+}
+
+/** `topoflow k8s-probe [--kubeconfig FILE]`: one per cluster, Kubernetes objects to Kafka. */
+export async function runK8sProbe (argv: string[], io: CliIO): Promise<number> {
+  return await runService({
+    name: 'k8s-probe',
+    argv,
+    io,
+    requiresKafka: true,
+    options: { kubeconfig: { type: 'string' } },
+    opsListen: (config) => config.analyzer.topology.k8s.listen,
+    build: async (ctx) => {
+      const kubeconfig = (ctx.values.kubeconfig as string | undefined) ?? ctx.config.analyzer.topology.k8s.config_file
+      let synced = false
+      const probe = new K8sProbe({
+        bus: ctx.bus,
+        logger: ctx.logger,
+        clusterName: ctx.config.analyzer.topology.k8s.cluster_name,
+        ...(kubeconfig === undefined ? {} : { kubeconfig }),
+        ...(ctx.config.analyzer.topology.k8s.probes === undefined ? {} : { types: ctx.config.analyzer.topology.k8s.probes })
+      })
+      return { components: [{ start: async () => { await probe.start(); synced = true }, close: async () => { await probe.close() } }], ready: () => synced }
     }
   })
 }

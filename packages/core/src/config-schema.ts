@@ -40,6 +40,8 @@ export const configSchema = obj({
       fabric: { ...strList, default: [] },
       host_timeout: int(120, 1),
       k8s: obj({
+        /** operations endpoints of the Kubernetes probe */
+        listen: { type: 'string', default: '0.0.0.0:8085' },
         config_file: str,
         cluster_name: { type: 'string', default: '' },
         probes: strList

@@ -19,7 +19,7 @@ export interface TopoflowConfig {
     listen: string
     auth: { api: { backend: string } }
     startup: { capture_gremlin: string, capture_bpf: string, capture_type: string }
-    topology: { probes: string[], fabric: string[], host_timeout: number, k8s: { config_file?: string, cluster_name: string, probes?: string[] } }
+    topology: { probes: string[], fabric: string[], host_timeout: number, k8s: { listen: string, config_file?: string, cluster_name: string, probes?: string[] } }
     flow: { max_buffer_size: number }
     /** all-in-one store: seconds of history kept and hard caps on what it holds */
     history: { window: number, max_revisions: number, max_flows: number }

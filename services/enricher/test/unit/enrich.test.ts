@@ -5,7 +5,6 @@ import { SocketIndex } from '../../src/lookups/sockets.ts'
 import { K8sIndex } from '../../src/lookups/k8s.ts'
 import { enrichFlow, type Lookups } from '../../src/enrich.ts'
 import { JoinBuffer } from '../../src/join-buffer.ts'
-import { flowDocument, flowMetricDocument, dailyIndex } from '../../src/ecs.ts'
 import type { RawFlow, SocketEntry } from '../../src/types.ts'
 
 function iface (host: string, name: string, ips: string[]): { ID: string, Host: string, Metadata: Record<string, unknown> } {
@@ -136,17 +135,4 @@ test('pod IPs carry pod, namespace, node, service, owning deployment and labels'
   assert.equal(hits.pod, 2)
   k8s.apply({ Kind: 'Deleted', ObjectKind: 'Pod', UID: 'uid-db-0', Namespace: 'shop', Name: 'db-0', Time: 2, Object: {} })
   assert.equal(enrichFlow(tcpFlow('10.244.1.5', 50000, '10.244.2.7', 5432), lookups).flow.BEnrich.Pod, null)
-})
-
-test('flow documents use ECS names and deterministic ids', () => {
-  const { flow } = enrichFlow(tcpFlow('10.1.0.1', 40000, '10.1.0.2', 8000, { CommunityID: '1:abc' }), twoHosts())
-  const doc = flowDocument(flow) as { source: { ip: string, process: { pid: number } }, destination: { port: number }, network: { community_id: string, transport: string }, flow: { server_end: string } }
-  assert.equal(doc.source.ip, '10.1.0.1')
-  assert.equal(doc.source.process.pid, 11)
-  assert.equal(doc.destination.port, 8000)
-  assert.equal(doc.network.community_id, '1:abc')
-  assert.equal(doc.network.transport, 'tcp')
-  assert.equal(doc.flow.server_end, 'B')
-  assert.equal(flowMetricDocument(flow)?.id, `${flow.UUID}-1000`)
-  assert.equal(dailyIndex('topoflow-flows', Date.UTC(2026, 10, 24, 23, 59)), 'topoflow-flows-2026.11.24')
 })
