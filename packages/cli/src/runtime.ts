@@ -31,7 +31,17 @@ const compacted = Object.values(topicTable).filter((t) => t.cleanupPolicy === 'c
 
 /** Kafka when brokers are configured (`kafka.brokers` / KAFKA_BROKERS), else the in-process bus. */
 export function createBus (config: TopoflowConfig, logger: Logger, registry: Registry): Bus {
-  if (config.kafka.brokers.length === 0) return new InProcessBus({ compactedTopics: compacted, logger })
+  if (config.kafka.brokers.length === 0) {
+    return new InProcessBus({
+      compactedTopics: compacted,
+      logger,
+      normalize: (topic, value) => {
+        if (!isTopicName(topic)) return value
+        const codec = codecFor(topic)
+        return codec.decode(codec.encode(value as never))
+      }
+    })
+  }
   const kafka = new KafkaBus({
     brokers: config.kafka.brokers,
     clientId: config.kafka.client_id,

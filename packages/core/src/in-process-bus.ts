@@ -9,6 +9,11 @@ export interface InProcessBusOptions {
   retainPerTopic?: number
   /** Messages queued per subscriber before publish() waits (backpressure). */
   queueLimit?: number
+  /**
+   * Applied to every value on publish; throwing rejects the publish. The all-in-one passes each value
+   * through its topic's Avro codec so that in-process messages look exactly like decoded Kafka ones.
+   */
+  normalize?: (topic: string, value: unknown) => unknown
   logger?: Logger
 }
 
@@ -30,6 +35,7 @@ export class InProcessBus implements Bus {
   readonly #retain: number
   readonly #queueLimit: number
   readonly #logger: Logger
+  readonly #normalize: ((topic: string, value: unknown) => unknown) | undefined
   readonly #logs = new Map<string, Array<BusMessage<unknown>>>()
   readonly #latestByKey = new Map<string, Map<string, BusMessage<unknown>>>()
   readonly #subscribers = new Set<Subscriber>()
@@ -41,6 +47,7 @@ export class InProcessBus implements Bus {
     this.#retain = opts.retainPerTopic ?? 10_000
     this.#queueLimit = opts.queueLimit ?? 10_000
     this.#logger = opts.logger ?? silentLogger()
+    this.#normalize = opts.normalize
   }
 
   get handlerErrors (): number { return this.#handlerErrors }
@@ -52,8 +59,10 @@ export class InProcessBus implements Bus {
   }
 
   async publish<T>(topic: string, messages: Array<OutgoingMessage<T>>): Promise<void> {
-    for (const m of messages) {
-      const msg: BusMessage<unknown> = { topic, key: m.key, value: m.value, offset: String(this.#offset++), timestamp: Date.now() }
+    const normalize = this.#normalize
+    const values = normalize === undefined ? messages.map((m) => m.value) : messages.map((m) => m.value === null ? null : normalize(topic, m.value))
+    for (const [i, m] of messages.entries()) {
+      const msg: BusMessage<unknown> = { topic, key: m.key, value: values[i] ?? null, offset: String(this.#offset++), timestamp: Date.now() }
       if (m.headers !== undefined) msg.headers = m.headers
       this.#remember(msg)
       for (const sub of this.#subscribers) {

@@ -48,3 +48,13 @@ test('a failing handler loses its batch only; later messages still arrive', asyn
   assert.deepEqual(got, [0, 2])
   assert.equal(bus.handlerErrors, 1)
 })
+
+test('normalize shapes every published value and a throwing normalize rejects the publish', async () => {
+  const bus = new InProcessBus({ normalize: (_topic, v) => { if (v === 'bad') throw new Error('undecodable'); return { wrapped: v } } })
+  const got: unknown[] = []
+  await bus.subscribe({ topics: ['t'], group: 'g', handler: async (batch) => { for (const m of batch) got.push(m.value) } })
+  await bus.publish('t', [{ key: null, value: 1 }, { key: null, value: null }])
+  await assert.rejects(bus.publish('t', [{ key: null, value: 'bad' }]), /undecodable/)
+  await bus.close()
+  assert.deepEqual(got, [{ wrapped: 1 }, null])
+})
