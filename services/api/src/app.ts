@@ -1,0 +1,208 @@
+import { randomUUID } from 'node:crypto'
+import fastifyCookie from '@fastify/cookie'
+import fastifyWebsocket from '@fastify/websocket'
+import { createRegistry, TopoflowError, type Bus, type Logger, type Registry, type TopoflowConfig } from '@topoflow/core'
+import type { FlowSource, GraphSource, MemoryGraph } from '@topoflow/gremlin'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { AlertEngine } from './alerts/engine.ts'
+import { createAuthenticator, requestToken } from './auth.ts'
+import { defaultLimits, type ApiContext, type ApiLimits } from './context.ts'
+import { LiveGraph } from './graph/live-graph.ts'
+import { runQuery } from './graph/query.ts'
+import { TopologyWriter } from './graph/topology-writer.ts'
+import { errorHandler, sendText } from './http/errors.ts'
+import { apiMetrics } from './metrics.ts'
+import { collectRoutes, openApiDocument } from './openapi.ts'
+import { CaptureStatusTable } from './resources/capture-status.ts'
+import { ResourceStore } from './resources/store.ts'
+import { elementRoutes } from './routes/elements.ts'
+import { flowMatrixRoutes } from './routes/flow-matrix.ts'
+import { loginRoutes } from './routes/login.ts'
+import { resourceRoutes } from './routes/resources.ts'
+import { rootRoutes } from './routes/root.ts'
+import { topologyRoutes } from './routes/topology.ts'
+import { websocketRoutes } from './routes/websocket.ts'
+import { WsHub } from './ws/hub.ts'
+
+export const apiVersion = '0.1.0'
+
+export interface BuildAppOptions {
+  config: TopoflowConfig
+  bus: Bus
+  /** the live replica; the API feeds it from topoflow.topology.changes.v1 (and keeps its recent history) */
+  graph: MemoryGraph
+  /** answers time-travel queries when given (OpenSearch); otherwise the MemoryGraph's own history does */
+  history?: GraphSource
+  flows?: FlowSource
+  logger: Logger
+  registry?: Registry
+  now?: () => number
+  limits?: Partial<ApiLimits>
+  /**
+   * Prefix of this process's consumer groups. Each API process reads the compacted topics from the
+   * beginning, so the default makes the groups unique per process.
+   */
+  groupPrefix?: string
+  /** overrides how alert webhooks are posted (tests) */
+  alertPost?: (url: string, body: string) => Promise<void>
+}
+
+export type ApiApp = FastifyInstance & { topoflow: ApiContext }
+
+/** The graph for Gremlin: live from the replica, past times from `history` when there is one. */
+function graphSource (graph: MemoryGraph, history: GraphSource | undefined): GraphSource {
+  if (history === undefined) return graph
+  return { at: async (time) => time === undefined ? await graph.at() : await history.at(time) }
+}
+
+function needsAuth (url: string): boolean {
+  return url === '/api' || url.startsWith('/api/') || url.startsWith('/api?') || url.startsWith('/ws/')
+}
+
+/**
+ * Builds the API: Skydive's REST and websocket endpoints, the flow matrix, OpenAPI, metrics and
+ * health. Replicas (graph, resources, capture status) start with the server (`ready()`, which
+ * `inject()` and `listen()` call) and stop with `close()`.
+ */
+export async function buildApp (opts: BuildAppOptions): Promise<ApiApp> {
+  const { config, bus, logger } = opts
+  const now = opts.now ?? Date.now
+  const limits: ApiLimits = { ...defaultLimits, ...opts.limits }
+  const registry = opts.registry ?? createRegistry('api')
+  const groupPrefix = opts.groupPrefix ?? `topoflow-api-${config.host_id}-${randomUUID()}`
+  const auth = createAuthenticator(config)
+
+  const app = Fastify({
+    loggerInstance: logger.child({ component: 'http' }) as unknown as FastifyBaseLogger,
+    // requests are counted in metrics; logging each one at info would flood the logs
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: limits.bodyLimit,
+    // Skydive clients send trailing-slash-free paths; be lenient anyway
+    routerOptions: { ignoreTrailingSlash: true }
+  })
+
+  const live = new LiveGraph({ graph: opts.graph, bus, group: `${groupPrefix}-graph`, logger: logger.child({ component: 'live-graph' }) })
+  const resources = new ResourceStore({ bus, logger: logger.child({ component: 'resources' }), now, group: `${groupPrefix}-resources` })
+  const captureStatus = new CaptureStatusTable({ bus, group: `${groupPrefix}-capture-status`, logger: logger.child({ component: 'capture-status' }) })
+  const writer = new TopologyWriter({ bus, live, now })
+  const hub = new WsHub()
+  const metrics = apiMetrics(registry, () => ({ nodes: opts.graph.nodeCount, edges: opts.graph.edgeCount }))
+  const source = graphSource(opts.graph, opts.history)
+  const queryDeps = {
+    graph: source,
+    now,
+    timeoutMs: limits.queryTimeoutMs,
+    maxResultItems: limits.maxResultItems,
+    flowExpireMs: config.flow.expire * 1000,
+    ...(opts.flows === undefined ? {} : { flows: opts.flows })
+  }
+  const query = async (gremlin: string): Promise<unknown> => await runQuery(gremlin, queryDeps)
+  const alerts = new AlertEngine({
+    resources,
+    live,
+    query,
+    logger: logger.child({ component: 'alerts' }),
+    now,
+    debounceMs: limits.alertDebounceMs,
+    ...(opts.alertPost === undefined ? {} : { post: opts.alertPost }),
+    onFire: (message) => hub.broadcast({ Namespace: 'Alert', Type: 'Alert', UUID: randomUUID().replaceAll('-', ''), Status: 200, Obj: message }),
+    metrics: { fired: () => metrics.alertsFired.inc(), failed: () => metrics.alertWebhookFailures.inc() }
+  })
+  live.onEvent(() => metrics.topologyChanges.inc())
+
+  let ready = false
+  const ctx: ApiContext = {
+    config,
+    logger,
+    now,
+    limits,
+    auth,
+    live,
+    graphSource: source,
+    resources,
+    captureStatus,
+    writer,
+    alerts,
+    hub,
+    metrics,
+    query,
+    ready: () => ready,
+    version: apiVersion,
+    ...(opts.flows === undefined ? {} : { flows: opts.flows })
+  }
+  app.decorate('topoflow', ctx)
+
+  const routes = collectRoutes(app)
+  await app.register(fastifyCookie)
+  await app.register(fastifyWebsocket, {
+    options: { maxPayload: limits.bodyLimit },
+    errorHandler: (err, socket) => {
+      logger.warn({ err }, 'Websocket connection failed')
+      socket.terminate()
+    }
+  })
+
+  // Skydive's Python client sends Content-Type: application/json on bodiless DELETEs too
+  const defaultJson = app.getDefaultJsonParser('error', 'ignore')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body === '') { done(null, {}); return }
+    defaultJson(req, body as string, done)
+  })
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)))
+  })
+
+  app.setErrorHandler(errorHandler)
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0] ?? ''
+    if (path.startsWith('/api')) return sendText(reply, 404, `404 page not found: ${req.method} ${path}`)
+    return reply.code(404).send({ code: 'TOPOFLOW_ERR_NOT_FOUND', message: `no route for ${req.method} ${path}` })
+  })
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (!auth.enabled || !needsAuth(req.url)) return
+    const token = requestToken(req)
+    if (token === undefined) return sendText(reply, 401, 'No credentials provided')
+    if (auth.verify(token) === null) return sendText(reply, 401, 'Wrong credentials')
+    return undefined
+  })
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched'
+    metrics.requests.inc({ method: req.method, route, status: String(reply.statusCode) })
+    metrics.requestSeconds.observe({ route }, reply.elapsedTime / 1000)
+  })
+
+  rootRoutes(app, ctx, registry)
+  loginRoutes(app, ctx)
+  topologyRoutes(app, ctx)
+  resourceRoutes(app, ctx)
+  elementRoutes(app, ctx)
+  flowMatrixRoutes(app, ctx)
+  websocketRoutes(app, ctx)
+  app.get('/api/openapi.json', { schema: { summary: 'This document', tags: ['info'] } }, async () =>
+    openApiDocument(routes, { version: apiVersion, authEnabled: auth.enabled }))
+
+  app.addHook('onReady', async () => {
+    try {
+      await resources.start()
+      await captureStatus.start()
+      await live.start()
+    } catch (err) {
+      throw new TopoflowError('TOPOFLOW_ERR_INFRA', `the API could not subscribe to its topics: ${(err as Error).message}`, { cause: err, retriable: true })
+    }
+    alerts.start()
+    ready = true
+    logger.info({ auth: auth.backend, nodes: opts.graph.nodeCount }, 'API ready')
+  })
+  app.addHook('preClose', async () => {
+    ready = false
+    alerts.close()
+    hub.closeAll()
+  })
+  app.addHook('onClose', async () => {
+    await live.close()
+    await captureStatus.close()
+    await resources.close()
+  })
+  return app as unknown as ApiApp
+}

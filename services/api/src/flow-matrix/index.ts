@@ -1,0 +1,6 @@
+export { collectMatrix, buildTopologyMatrix, buildFlowMatrix, flowSocketLists, isListenSocket, listenPorts, contextPrefix, toMatrixHost, entryKey } from './matrix.ts'
+export { toCsv, toDot, toJson } from './format.ts'
+export { renderSvg, renderWithGraphviz } from './svg.ts'
+export { runFlowMatrixCommand, flowMatrixUsage } from './command.ts'
+export { csvHeader } from './types.ts'
+export type { MatrixEntry, MatrixHost, MatrixResult, MatrixSocket, MatrixOptions, GremlinLookup, HostLookup, UnknownConnection } from './types.ts'
