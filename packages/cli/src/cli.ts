@@ -16,7 +16,10 @@ interface Command {
 }
 
 export const commands: Record<string, Command> = {
-  allinone: { summary: 'every service in one process, API and UI on :8082', pendingIssue: 7 },
+  allinone: {
+    summary: 'every service in one process, API and UI on :8082 (--listen HOST:PORT)',
+    run: async (argv, io) => await (await import('./allinone.ts')).runAllInOne(argv, io)
+  },
   capture: {
     summary: 'the capture agent of this host (topology, sockets, flows)',
     run: async (argv, io) => await (await import('./services.ts')).runCapture(argv, io)
@@ -33,16 +36,22 @@ export const commands: Record<string, Command> = {
     summary: 'one per cluster: Kubernetes objects (list and watch) to Kafka',
     run: async (argv, io) => await (await import('./services.ts')).runK8sProbe(argv, io)
   },
-  api: { summary: 'the Skydive-compatible REST/Gremlin API and web UI', pendingIssue: 6 },
+  api: {
+    summary: 'the Skydive-compatible REST/Gremlin API and web UI',
+    run: async (argv, io) => await (await import('./services.ts')).runApi(argv, io)
+  },
   pcap: {
     summary: 'read a pcap/pcapng file and print its flows as Skydive JSON lines',
     run: async (argv, io) => await (await import('@topoflow/capture')).runPcapCommand(argv, io.stdout, io.stderr)
   },
   query: {
     summary: 'run a Gremlin query against an API (topoflow query --analyzer HOST:PORT "G.V()")',
-    run: async (argv, io) => await (await import('./query.ts')).runQueryCommand(argv, io)
+    run: async (argv, io) => await (await import('@topoflow/api')).runQueryCommand(argv, io.stdout, io.stderr)
   },
-  'flow-matrix': { summary: 'who talks to whom, as CSV, DOT or SVG', pendingIssue: 6 }
+  'flow-matrix': {
+    summary: 'who talks to whom, as CSV, DOT or SVG (skydive-flow-matrix compatible)',
+    run: async (argv, io) => await (await import('@topoflow/api')).runFlowMatrixCommand(argv, io.stdout, io.stderr)
+  }
 }
 
 export function usage (): string {

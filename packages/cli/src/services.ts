@@ -1,4 +1,5 @@
 import { Client } from '@opensearch-project/opensearch'
+import { runApiService } from '@topoflow/api'
 import { buildCaptureAgent } from '@topoflow/capture'
 import { buildEnricher, K8sProbe, OpenSearchFlowIndexer } from '@topoflow/enricher'
 import { buildGraphBuilder, OpenSearchHistorySink } from '@topoflow/graph-builder'
@@ -86,6 +87,27 @@ export async function runK8sProbe (argv: string[], io: CliIO): Promise<number> {
         ...(ctx.config.analyzer.topology.k8s.probes === undefined ? {} : { types: ctx.config.analyzer.topology.k8s.probes })
       })
       return { components: [{ start: async () => { await probe.start(); synced = true }, close: async () => { await probe.close() } }], ready: () => synced }
+    }
+  })
+}
+
+/** `topoflow api`: the Skydive-compatible API on `analyzer.listen`, fed by the topology changes topic. */
+export async function runApi (argv: string[], io: CliIO): Promise<number> {
+  return await runService({
+    name: 'api',
+    argv,
+    io,
+    requiresKafka: true,
+    opsListen: () => null,
+    build: async (ctx) => {
+      let api: Awaited<ReturnType<typeof runApiService>> | undefined
+      return {
+        components: [{
+          start: async () => { api = await runApiService({ config: ctx.config, bus: ctx.bus, logger: ctx.logger, registry: ctx.registry }) },
+          close: async () => { await api?.close() }
+        }],
+        ready: () => api !== undefined
+      }
     }
   })
 }

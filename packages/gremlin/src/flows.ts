@@ -234,6 +234,20 @@ export class MemoryFlowSource implements FlowSource {
     return this.flows.delete(uuid)
   }
 
+  /**
+   * Forgets flows last updated before `cutoff` (ms), the all-in-one's history window. Flows sit in
+   * update order, so the walk stops at the first one still inside the window.
+   */
+  pruneOlderThan (cutoff: number): number {
+    let removed = 0
+    for (const [uuid, flow] of this.flows) {
+      if (flow.Last >= cutoff) break
+      this.delete(uuid)
+      removed++
+    }
+    return removed
+  }
+
   clear (): void {
     this.flows.clear()
     this.history.clear()
