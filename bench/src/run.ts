@@ -1,18 +1,27 @@
 import { avroVsJson } from '../codec/avro-vs-json.bench.ts'
+import { producerVsPerfTool } from '../kafka/producer.bench.ts'
 import { pcapVsTcpdump } from '../pcap/pcap-vs-tcpdump.bench.ts'
 import { formatTable, type Comparison } from './report.ts'
 
 /** Each scenario measures ours and a reference tool on the same input in this one run. */
 const scenarios: Record<string, () => Comparison[] | Promise<Comparison[]>> = {
   codec: avroVsJson,
-  pcap: pcapVsTcpdump
+  pcap: pcapVsTcpdump,
+  kafka: producerVsPerfTool
 }
 
 const wanted = process.argv.slice(2)
 const rows: Comparison[] = []
+const failed: string[] = []
 for (const [name, run] of Object.entries(scenarios)) {
   if (wanted.length > 0 && !wanted.includes(name)) continue
   process.stderr.write(`Running ${name}...\n`)
-  rows.push(...await run())
+  try {
+    rows.push(...await run())
+  } catch (err) {
+    failed.push(`${name}: ${(err as Error).message}`)
+  }
 }
 process.stdout.write(formatTable(rows) + '\n')
+for (const f of failed) process.stdout.write(`not measured: ${f}\n`)
+process.exitCode = failed.length === 0 ? 0 : 1
