@@ -1,3 +1,5 @@
+import { fileURLToPath } from 'node:url'
+import fastifyStatic from '@fastify/static'
 import { randomUUID } from 'node:crypto'
 import fastifyCookie from '@fastify/cookie'
 import fastifyWebsocket from '@fastify/websocket'
@@ -54,6 +56,9 @@ function graphSource (graph: MemoryGraph, history: GraphSource | undefined): Gra
   if (history === undefined) return graph
   return { at: async (time) => time === undefined ? await graph.at() : await history.at(time) }
 }
+
+/** `services/api/web/`: the single-page UI, plain ES modules served as they are. */
+const webRoot = fileURLToPath(new URL('../web/', import.meta.url))
 
 function needsAuth (url: string): boolean {
   return url === '/api' || url.startsWith('/api/') || url.startsWith('/api?') || url.startsWith('/ws/')
@@ -172,6 +177,8 @@ export async function buildApp (opts: BuildAppOptions): Promise<ApiApp> {
     metrics.requestSeconds.observe({ route }, reply.elapsedTime / 1000)
   })
 
+  // The web UI: static files, outside auth (it logs in through /login like any client).
+  await app.register(fastifyStatic, { root: webRoot, index: 'index.html', wildcard: false })
   rootRoutes(app, ctx, registry)
   loginRoutes(app, ctx)
   topologyRoutes(app, ctx)

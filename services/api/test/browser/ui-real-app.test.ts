@@ -5,14 +5,13 @@
 import assert from 'node:assert/strict'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
-import fastifyStatic from '@fastify/static'
 import { createRegistry, InProcessBus, loadConfig, silentLogger } from '@topoflow/core'
 import { MemoryFlowSource, MemoryGraph, type GraphEdge, type GraphNode } from '@topoflow/gremlin'
 import { topics } from '@topoflow/schemas'
 import type { Page } from 'playwright-core'
 import { buildApp, type ApiApp } from '../../src/app.ts'
 import type { TopologyChange } from '../../src/graph/live-graph.ts'
-import { launchBrowser, screenshot, skipWithoutChromium, waitForCount, webRoot, type Browser } from './browser.ts'
+import { launchBrowser, screenshot, skipWithoutChromium, waitForCount, type Browser } from './browser.ts'
 import { fixtureEdges, fixtureFlows, fixtureNodes, historyTime } from './fixture.ts'
 
 /** Skydive marshals a zero time as null; the graph types want the field absent. */
@@ -37,8 +36,6 @@ describe('web UI in chromium (real API)', { skip: skipWithoutChromium }, () => {
     const flows = new MemoryFlowSource()
     for (const f of fixtureFlows()) flows.upsert(f as never)
     app = await buildApp({ config, bus, graph, flows, logger: silentLogger(), registry: createRegistry('ui-test', { processMetrics: false }) })
-    // until the app serves web/ itself
-    if (!app.hasDecorator('sendFile')) await app.register(fastifyStatic, { root: webRoot })
     await app.listen({ port: 0, host: '127.0.0.1' })
     url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
     const changes: Array<{ key: string, value: TopologyChange }> = [
