@@ -1,3 +1,5 @@
+import type { EndpointEnrichment, Socket } from '@topoflow/schemas'
+
 /**
  * The shapes the enricher reads and writes. Field names follow Skydive's flow JSON and the Avro
  * schemas in `@topoflow/schemas`; only the fields the enricher uses are spelled out.
@@ -38,21 +40,7 @@ export interface RawFlow {
 }
 
 /** What the enricher learned about one end of a flow; every field is optional because lookups can miss. */
-export interface EndpointInfo {
-  HostName: string | null
-  Interface: string | null
-  Pid: number | null
-  ProcessName: string | null
-  Process: string | null
-  Container: string | null
-  Pod: string | null
-  Namespace: string | null
-  Node: string | null
-  Service: string | null
-  Workload: string | null
-  WorkloadKind: string | null
-  Labels: Record<string, string>
-}
+export type EndpointInfo = EndpointEnrichment
 
 export type ServerEnd = 'A' | 'B' | null
 
@@ -62,18 +50,8 @@ export interface EnrichedFlow extends RawFlow {
   ServerEnd: ServerEnd
 }
 
-export interface SocketEntry {
-  LocalAddress: string
-  LocalPort: number
-  RemoteAddress: string
-  RemotePort: number
-  Protocol: string
-  State: string
-  Pid: number
-  Name: string
-  Process: string
-  [key: string]: unknown
-}
+/** One socket of a host's table, Skydive's flat shape; `Pid`/`Name`/`Process` are null for orphan sockets. */
+export type SocketEntry = Socket
 
 export interface SocketsSnapshot { Host: string, Time: number, Sockets: SocketEntry[] }
 

@@ -12,7 +12,7 @@ function iface (host: string, name: string, ips: string[]): { ID: string, Host: 
 }
 
 function sock (s: Partial<SocketEntry>): SocketEntry {
-  return { LocalAddress: '', LocalPort: 0, RemoteAddress: '', RemotePort: 0, Protocol: 'TCP', State: 'ESTABLISHED', Pid: 0, Name: '', Process: '', ...s }
+  return { LocalAddress: '', LocalPort: 0, RemoteAddress: '', RemotePort: 0, Protocol: 'TCP', State: 'ESTABLISHED', Pid: 0, Name: '', Process: '', NetnsInode: 0, NetnsName: null, ...s }
 }
 
 function tcpFlow (a: string, aPort: number, b: string, bPort: number, extra: Partial<RawFlow> = {}): RawFlow {
