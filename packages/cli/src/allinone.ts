@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import { runApiService, type ApiService } from '@topoflow/api'
 import { buildCaptureAgent } from '@topoflow/capture'
-import { closeAll, createLogger, createRegistry, parseListen, type Component, type TopoflowConfig } from '@topoflow/core'
+import { closeAll, createLogger, createRegistry, parseListen, type Bus, type Component, type TopoflowConfig } from '@topoflow/core'
 import { buildEnricher } from '@topoflow/enricher'
 import { MemoryFlowSource, MemoryGraph, type Flow } from '@topoflow/gremlin'
 import { buildGraphBuilder } from '@topoflow/graph-builder'
@@ -24,6 +24,7 @@ function ownCredentials (config: TopoflowConfig): string | undefined {
 
 export interface AllInOne {
   api: ApiService
+  bus: Bus
   graph: MemoryGraph
   flows: MemoryFlowSource
   close(): Promise<void>
@@ -64,7 +65,7 @@ export async function startAllInOne (config: TopoflowConfig, opts: { listen?: { 
     pruner.unref()
     started.push({ start: async () => {}, close: async () => { clearInterval(pruner) } })
     await startupCapture(config, api, logger)
-    return { api, graph, flows, close: async () => { await closeAll(started, { logger, deadlineMs: 15_000 }) } }
+    return { api, bus, graph, flows, close: async () => { await closeAll(started, { logger, deadlineMs: 15_000 }) } }
   } catch (err) {
     await closeAll(started, { logger })
     throw err

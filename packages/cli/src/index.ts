@@ -1,2 +1,5 @@
 export { main, commands, usage } from './cli.ts'
 export type { CliIO } from './cli.ts'
+export { startAllInOne } from './allinone.ts'
+export type { AllInOne } from './allinone.ts'
+export { createBus, readConfig } from './runtime.ts'
