@@ -26,7 +26,8 @@ export async function runCapture (argv: string[], io: CliIO): Promise<number> {
 async function openSearch (ctx: ServiceContext): Promise<Client | null> {
   if (ctx.config.opensearch.url === '') return null
   const client = new Client({ node: ctx.config.opensearch.url })
-  await ensureTemplates(client, { logger: ctx.logger })
+  const { retention_days: days, archive_retention_days: archiveDays, replicas } = ctx.config.opensearch
+  await ensureTemplates(client, { logger: ctx.logger, replicas, retentionDays: { flows: days, flowMetrics: days, topologyArchive: archiveDays } })
   return client
 }
 

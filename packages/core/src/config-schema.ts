@@ -19,7 +19,10 @@ export const configSchema = obj({
   }),
   opensearch: obj({
     url: { type: 'string', default: '' },
+    /** days kept of flows and flow metrics (the topology archive keeps archive_retention_days) */
     retention_days: int(7, 1),
+    archive_retention_days: int(90, 1),
+    replicas: int(1, 0),
     bulk_max_docs: int(1000, 1),
     bulk_flush_ms: int(1000, 1)
   }),
