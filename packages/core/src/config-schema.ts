@@ -67,7 +67,11 @@ export const configSchema = obj({
       netflow: ignoredSection,
       ebpf: ignoredSection
     }),
-    capture: obj({ stats_update: int(1, 1), backend: { enum: ['cap', 'pcap'], default: 'cap' } }),
+    capture: obj({
+      stats_update: int(1, 1),
+      /** node_pcap ('pcap') caught every packet where cap dropped some, and has kernel timestamps and drop counts */
+      backend: { enum: ['cap', 'pcap'], default: 'pcap' }
+    }),
     metadata: { type: 'object', default: {} }
   }),
   flow: obj({

@@ -1,5 +1,8 @@
-import { Gauge, type Bus, type Component, type Logger, type Registry, type TopoflowConfig } from '@topoflow/core'
-import { topics } from '@topoflow/schemas'
+import { Gauge, type Bus, type Component, type Logger, type Registry, type Subscription, type TopoflowConfig } from '@topoflow/core'
+import { topics, type Resource } from '@topoflow/schemas'
+import { randomUUID } from 'node:crypto'
+import { CaptureManager, runtimeConfig } from './capture/index.ts'
+import { resolveCaptureTargets } from './capture-targets.ts'
 import { TopologyAgent, type SocketsEvent, type TopologyEvent } from './topology/index.ts'
 
 export interface CaptureAgentDeps {
@@ -13,6 +16,7 @@ export interface CaptureAgentDeps {
 export interface CaptureAgent {
   readonly components: Component[]
   readonly topology: TopologyAgent
+  readonly captures: CaptureManager
   ready(): boolean
 }
 
@@ -27,17 +31,24 @@ export function socketsMessage (event: SocketsEvent): { key: string, value: unkn
 }
 
 /**
- * The capture agent of one host: its topology and socket tables on the bus, and the agent's own
- * counters on /metrics.
+ * The capture agent of one host: its topology and socket tables on the bus, the captures the
+ * resources topic asks for on its interfaces (flows and capture status on the bus), and the
+ * agent's own counters on /metrics.
  */
 export function buildCaptureAgent (deps: CaptureAgentDeps): CaptureAgent {
   const { config, bus } = deps
   const logger = deps.logger.child({ component: 'capture' })
+  const now = deps.now ?? Date.now
+  // Set below; the topology agent reports changes before the manager exists only at start-up.
+  let captures: CaptureManager | undefined
   const topology = new TopologyAgent({
     hostId: config.host_id,
     logger,
     metadata: config.agent.metadata,
-    publish: async (event) => { await bus.publish(topics.topologyEvents, [topologyMessage(event)]) },
+    publish: async (event) => {
+      await bus.publish(topics.topologyEvents, [topologyMessage(event)])
+      captures?.graphChanged() // an interface that appears may be one a capture waits for
+    },
     publishSockets: async (event) => { await bus.publish(topics.sockets, [socketsMessage(event)]) },
     intervals: {
       resync: config.agent.topology.resync * 1000,
@@ -55,10 +66,31 @@ export function buildCaptureAgent (deps: CaptureAgentDeps): CaptureAgent {
     }
   })
   void stats
+  const manager = new CaptureManager({
+    bus,
+    host: config.host_id,
+    logger,
+    config: runtimeConfig(config),
+    resolve: async (query) => await resolveCaptureTargets(topology.graph(), query, now)
+  })
+  captures = manager
+  let resources: Subscription | undefined
   let started = false
   return {
     topology,
-    components: [{ start: async () => { await topology.start(); started = true }, close: async () => { await topology.close() } }],
+    captures: manager,
+    components: [
+      { start: async () => { await topology.start() }, close: async () => { await topology.close() } },
+      {
+        start: async () => {
+          manager.start()
+          // Every agent needs the whole compacted resources topic, hence a group of its own per run.
+          resources = await bus.subscribe<Resource>({ topics: [topics.resources], group: `topoflow-capture-${config.host_id}-${randomUUID()}`, fromBeginning: true, handler: async (batch) => { await manager.handleResources(batch) } })
+          started = true
+        },
+        close: async () => { await resources?.close(); await manager.close() }
+      }
+    ],
     ready: () => started
   }
 }

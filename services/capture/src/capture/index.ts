@@ -1,0 +1,5 @@
+export { CaptureManager, defaultSourceFactory, type CaptureManagerOptions, type CaptureManagerStats, type CaptureTarget, type CaptureInterfaceMetrics, type SourceFactory } from './manager.ts'
+export { CaptureSession, type CaptureSessionOptions } from './session.ts'
+export { Outbox, type OutboxOptions } from './outbox.ts'
+export { parseCapture, effectiveType, supportedCaptureTypes, type CaptureSpec } from './resource.ts'
+export { runtimeConfig, defaultRuntimeConfig, type CaptureRuntimeConfig } from './config.ts'
