@@ -1,4 +1,5 @@
 import { avroVsJson } from '../codec/avro-vs-json.bench.ts'
+import { liveCaptureBackends } from '../capture/live.bench.ts'
 import { producerVsPerfTool } from '../kafka/producer.bench.ts'
 import { pcapVsTcpdump } from '../pcap/pcap-vs-tcpdump.bench.ts'
 import { formatTable, type Comparison } from './report.ts'
@@ -7,7 +8,8 @@ import { formatTable, type Comparison } from './report.ts'
 const scenarios: Record<string, () => Comparison[] | Promise<Comparison[]>> = {
   codec: avroVsJson,
   pcap: pcapVsTcpdump,
-  kafka: producerVsPerfTool
+  kafka: producerVsPerfTool,
+  capture: liveCaptureBackends
 }
 
 const wanted = process.argv.slice(2)
