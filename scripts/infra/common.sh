@@ -54,3 +54,33 @@ infra_stop_pid () {
     waited=$((waited + 1))
   done
 }
+
+# Waits, a second at a time, until the command in $4... succeeds. Returns 1 as soon as process $1 has
+# exited, 2 once more than $3 seconds have passed since $2 (a value of $SECONDS).
+infra_wait_ready () {
+  local pid="$1" started="$2" timeout="$3"
+  shift 3
+  until "$@"; do
+    kill -0 "$pid" 2>/dev/null || return 1
+    if (( SECONDS - started > timeout )); then return 2; fi
+    sleep 1
+  done
+}
+
+# The status command of a service: NAME PID_FILE ADDRESS ENV_VAR NOT_READY PROBE...
+# Prints ENV_VAR=ADDRESS when the process lives and PROBE succeeds; returns 1 when it lives but PROBE
+# fails (logging "NAME pid P alive but ADDRESS NOT_READY"), 3 when it is stopped.
+infra_status () {
+  local name="$1" pid_file="$2" address="$3" env_var="$4" not_ready="$5" pid
+  shift 5
+  if pid="$(infra_live_pid "$pid_file")" && "$@"; then
+    infra_log "$name running (pid $pid) on $address"
+    echo "$env_var=$address"
+  elif [[ -n "${pid:-}" ]]; then
+    infra_log "$name pid $pid alive but $address $not_ready"
+    return 1
+  else
+    infra_log "$name stopped"
+    return 3
+  fi
+}

@@ -95,6 +95,10 @@ broker_answers () {
     org.apache.kafka.tools.ClusterTool cluster-id --bootstrap-server "$BOOTSTRAP" >/dev/null 2>&1
 }
 
+broker_up () {
+  infra_port_open "$KAFKA_HOST" "$KAFKA_PORT" && broker_answers
+}
+
 start () {
   [[ -f "$KAFKA_HOME/.complete" ]] || infra_die "kafka $KAFKA_VERSION not fetched: run scripts/infra/fetch.sh"
   local pid
@@ -121,20 +125,18 @@ start () {
     >"$LOG_DIR/stdout.log" 2>&1 </dev/null 9>&- &
   pid=$!
   echo "$pid" >"$PID_FILE"
-  until infra_port_open "$KAFKA_HOST" "$KAFKA_PORT" && broker_answers; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      rm -f "$PID_FILE"
-      tail -n 30 "$LOG_DIR/server.log" "$LOG_DIR/stdout.log" >&2 || true
-      infra_die 'kafka exited during startup (logs above)'
-    fi
-    if (( SECONDS - started > TIMEOUT )); then
-      tail -n 30 "$LOG_DIR/server.log" >&2 || true
-      infra_stop_pid "$pid" kafka 10
-      rm -f "$PID_FILE"
-      infra_die "kafka did not answer within ${TIMEOUT}s"
-    fi
-    sleep 1
-  done
+  local waited=0
+  infra_wait_ready "$pid" "$started" "$TIMEOUT" broker_up || waited=$?
+  if (( waited == 1 )); then
+    rm -f "$PID_FILE"
+    tail -n 30 "$LOG_DIR/server.log" "$LOG_DIR/stdout.log" >&2 || true
+    infra_die 'kafka exited during startup (logs above)'
+  elif (( waited == 2 )); then
+    tail -n 30 "$LOG_DIR/server.log" >&2 || true
+    infra_stop_pid "$pid" kafka 10
+    rm -f "$PID_FILE"
+    infra_die "kafka did not answer within ${TIMEOUT}s"
+  fi
   infra_log "kafka up in $((SECONDS - started))s (pid $pid)"
   echo "KAFKA_BROKERS=$BOOTSTRAP"
 }
@@ -152,17 +154,7 @@ stop () {
 }
 
 status () {
-  local pid
-  if pid="$(infra_live_pid "$PID_FILE")" && broker_answers; then
-    infra_log "kafka running (pid $pid) on $BOOTSTRAP"
-    echo "KAFKA_BROKERS=$BOOTSTRAP"
-  elif [[ -n "${pid:-}" ]]; then
-    infra_log "kafka pid $pid alive but $BOOTSTRAP does not answer"
-    return 1
-  else
-    infra_log 'kafka stopped'
-    return 3
-  fi
+  infra_status kafka "$PID_FILE" "$BOOTSTRAP" KAFKA_BROKERS 'does not answer' broker_answers
 }
 
 mkdir -p "$KAFKA_RUN"

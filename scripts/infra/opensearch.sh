@@ -99,19 +99,17 @@ start () {
     "$OPENSEARCH_HOME/bin/opensearch" -p "$PID_FILE" >"$LOG_DIR/stdout.log" 2>&1 </dev/null 9>&- &
   launcher=$!
   echo "$launcher" >"$LAUNCHER_PID_FILE"
-  until healthy; do
-    if ! kill -0 "$launcher" 2>/dev/null; then
-      tail -n 30 "$LOG_DIR/stdout.log" "$LOG_DIR/topoflow-test.log" >&2 2>/dev/null || true
-      rm -f "$PID_FILE" "$LAUNCHER_PID_FILE"
-      infra_die 'opensearch exited during startup (logs above)'
-    fi
-    if (( SECONDS - started > TIMEOUT )); then
-      tail -n 30 "$LOG_DIR/topoflow-test.log" >&2 2>/dev/null || true
-      stop
-      infra_die "opensearch was not healthy within ${TIMEOUT}s"
-    fi
-    sleep 1
-  done
+  local waited=0
+  infra_wait_ready "$launcher" "$started" "$TIMEOUT" healthy || waited=$?
+  if (( waited == 1 )); then
+    tail -n 30 "$LOG_DIR/stdout.log" "$LOG_DIR/topoflow-test.log" >&2 2>/dev/null || true
+    rm -f "$PID_FILE" "$LAUNCHER_PID_FILE"
+    infra_die 'opensearch exited during startup (logs above)'
+  elif (( waited == 2 )); then
+    tail -n 30 "$LOG_DIR/topoflow-test.log" >&2 2>/dev/null || true
+    stop
+    infra_die "opensearch was not healthy within ${TIMEOUT}s"
+  fi
   infra_log "opensearch up in $((SECONDS - started))s (pid $(cat "$PID_FILE"))"
   echo "OPENSEARCH_URL=$URL"
 }
@@ -131,17 +129,7 @@ stop () {
 }
 
 status () {
-  local pid
-  if pid="$(infra_live_pid "$PID_FILE")" && healthy; then
-    infra_log "opensearch running (pid $pid) on $URL"
-    echo "OPENSEARCH_URL=$URL"
-  elif [[ -n "${pid:-}" ]]; then
-    infra_log "opensearch pid $pid alive but $URL is not healthy"
-    return 1
-  else
-    infra_log 'opensearch stopped'
-    return 3
-  fi
+  infra_status opensearch "$PID_FILE" "$URL" OPENSEARCH_URL 'is not healthy' healthy
 }
 
 mkdir -p "$OPENSEARCH_RUN"

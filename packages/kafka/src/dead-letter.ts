@@ -1,4 +1,5 @@
 import type { TopoflowError } from '@topoflow/core'
+import type { DeadLetter as DeadLetterRecord } from '@topoflow/schemas'
 
 /** Header names on every dead-lettered message, so operators can filter without decoding. */
 export const deadLetterHeaders = {
@@ -19,17 +20,8 @@ export interface RawMessage {
   headers: Record<string, string>
 }
 
-export interface DeadLetterValue {
-  OriginalTopic: string
-  OriginalPartition: number
-  OriginalOffset: number
-  OriginalKey: Buffer | null
-  OriginalValue: Buffer
-  ErrorCode: string
-  ErrorMessage: string
-  Stage: string
-  Time: number
-}
+/** The value on `topoflow.dlq.v1`. */
+export type DeadLetterValue = DeadLetterRecord
 
 export interface DeadLetter {
   key: string | null

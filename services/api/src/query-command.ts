@@ -9,6 +9,21 @@ Runs a Gremlin query (Skydive's dialect) through the API and prints the result.
 
 type Writable = Pick<NodeJS.WritableStream, 'write'>
 
+/** The options of every command that talks to an analyzer, besides `--analyzer` whose default differs. */
+export const analyzerOptions = {
+  username: { type: 'string' },
+  password: { type: 'string' },
+  ssl: { type: 'boolean', default: false }
+} as const
+
+/** An API client for the analyzer and credentials given on the command line. */
+export function clientFromArgs (values: { analyzer: string, username?: string | undefined, password?: string | undefined, ssl: boolean }): ApiClient {
+  const opts: ConstructorParameters<typeof ApiClient>[0] = { analyzer: values.analyzer, scheme: values.ssl ? 'https' : 'http' }
+  if (values.username !== undefined) opts.username = values.username
+  if (values.password !== undefined) opts.password = values.password
+  return new ApiClient(opts)
+}
+
 /** `topoflow query …`; returns the exit code. */
 export async function runQueryCommand (argv: string[], stdout: Writable, stderr: Writable): Promise<number> {
   let parsed
@@ -17,9 +32,7 @@ export async function runQueryCommand (argv: string[], stdout: Writable, stderr:
       args: argv,
       options: {
         analyzer: { type: 'string', default: '127.0.0.1:8082' },
-        username: { type: 'string' },
-        password: { type: 'string' },
-        ssl: { type: 'boolean', default: false },
+        ...analyzerOptions,
         format: { type: 'string', default: 'json' },
         help: { type: 'boolean', short: 'h', default: false }
       },
@@ -40,10 +53,7 @@ export async function runQueryCommand (argv: string[], stdout: Writable, stderr:
     return 2
   }
   try {
-    const opts: ConstructorParameters<typeof ApiClient>[0] = { analyzer: values.analyzer, scheme: values.ssl ? 'https' : 'http' }
-    if (values.username !== undefined) opts.username = values.username
-    if (values.password !== undefined) opts.password = values.password
-    const client = new ApiClient(opts)
+    const client = clientFromArgs(values)
     const query = positionals[0] as string
     if (values.format === 'dot') {
       const res = await client.request('POST', '/api/topology', { GremlinQuery: query }, 'text/vnd.graphviz')

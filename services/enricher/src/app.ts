@@ -3,6 +3,7 @@ import type { Bus, BusMessage, Logger, Registry, Subscription, TopoflowConfig } 
 import { topics } from '@topoflow/schemas'
 import { enrichFlow, type Lookups } from './enrich.ts'
 import { JoinBuffer } from './join-buffer.ts'
+import { StickyEnrichment } from './sticky.ts'
 import { HostIndex } from './lookups/hosts.ts'
 import { K8sIndex } from './lookups/k8s.ts'
 import { SocketIndex } from './lookups/sockets.ts'
@@ -49,6 +50,7 @@ export function buildEnricher (deps: EnricherDeps): Enricher {
     waitMs: deps.config.enricher.join_wait * 1000,
     enrich: (flow) => enrichFlow(flow, lookups)
   })
+  const sticky = new StickyEnrichment(deps.config.enricher.max_pending)
   const subscriptions: Subscription[] = []
   let ticker: NodeJS.Timeout | undefined
   let started = false
@@ -75,7 +77,7 @@ export function buildEnricher (deps: EnricherDeps): Enricher {
     metrics.pending.set(buffer.size)
     const enriched: EnrichedFlow[] = []
     for (const r of results) {
-      enriched.push(r.flow)
+      enriched.push(sticky.apply(r.flow))
       for (const field of ['host', 'process', 'pod', 'service'] as const) {
         metrics.lookups.inc({ field }, 2)
         metrics.hits.inc({ field }, r.hits[field])

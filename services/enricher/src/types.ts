@@ -1,48 +1,44 @@
-import type { EndpointEnrichment, Socket } from '@topoflow/schemas'
+import type {
+  Edge,
+  EndpointEnrichment,
+  Flow,
+  FlowEnd,
+  FlowLayerInput,
+  FlowMetric as SchemaFlowMetric,
+  K8sObjectEventInput,
+  Node,
+  Socket,
+  SocketSnapshot,
+  TopologyEvent as TopologyEventValue,
+  TransportLayerInput
+} from '@topoflow/schemas'
 
 /**
- * The shapes the enricher reads and writes. Field names follow Skydive's flow JSON and the Avro
- * schemas in `@topoflow/schemas`; only the fields the enricher uses are spelled out.
+ * The shapes the enricher reads and writes, from the Avro types of `@topoflow/schemas` (Skydive's
+ * flow JSON). Input shapes are looser than the schema where producers may leave fields out or send
+ * null; only the fields the enricher uses are spelled out.
  */
-export interface FlowLayer { Protocol: string, A?: string, B?: string, ID?: number }
-export interface TransportLayer { Protocol: string, A?: number, B?: number, ID?: number }
-export interface FlowMetric {
-  ABPackets: number
-  ABBytes: number
-  BAPackets: number
-  BABytes: number
-  Start: number
-  Last: number
-  RTT?: number | null
-}
+export type FlowLayer = Omit<FlowLayerInput, 'Protocol'> & { Protocol: string }
+export type TransportLayer = Partial<Omit<TransportLayerInput, 'Protocol'>> & { Protocol: string }
+export type FlowMetric = Omit<SchemaFlowMetric, 'RTT'> & { RTT?: number | null }
 
-export interface RawFlow {
-  UUID: string
-  LayersPath?: string
-  Application?: string
-  Link?: FlowLayer | null
-  Network?: FlowLayer | null
-  Transport?: TransportLayer | null
-  Metric?: FlowMetric | null
-  LastUpdateMetric?: FlowMetric | null
-  Start: number
-  Last: number
-  TrackingID?: string
-  L3TrackingID?: string
-  ParentUUID?: string
-  NodeTID?: string
-  CaptureID?: string
-  FinishType?: number | null
-  CommunityID?: string | null
-  SamplingRate?: number | null
-  Host?: string | null
-  [key: string]: unknown
-}
+export type RawFlow = Pick<Flow, 'UUID' | 'Start' | 'Last'> &
+  Partial<Pick<Flow, 'LayersPath' | 'Application' | 'TrackingID' | 'L3TrackingID' | 'ParentUUID' | 'NodeTID' | 'CaptureID' | 'CommunityID'>> & {
+    Link?: FlowLayer | null
+    Network?: FlowLayer | null
+    Transport?: TransportLayer | null
+    Metric?: FlowMetric | null
+    LastUpdateMetric?: FlowMetric | null
+    FinishType?: number | null
+    SamplingRate?: number | null
+    Host?: string | null
+    [key: string]: unknown
+  }
 
 /** What the enricher learned about one end of a flow; every field is optional because lookups can miss. */
 export type EndpointInfo = EndpointEnrichment
 
-export type ServerEnd = 'A' | 'B' | null
+export type ServerEnd = FlowEnd | null
 
 export interface EnrichedFlow extends RawFlow {
   AEnrich: EndpointInfo
@@ -53,35 +49,18 @@ export interface EnrichedFlow extends RawFlow {
 /** One socket of a host's table, Skydive's flat shape; `Pid`/`Name`/`Process` are null for orphan sockets. */
 export type SocketEntry = Socket
 
-export interface SocketsSnapshot { Host: string, Time: number, Sockets: SocketEntry[] }
+export type SocketsSnapshot = SocketSnapshot
 
-export interface GraphElement {
-  ID: string
-  Metadata: Record<string, unknown>
-  Host: string
-  Parent?: string
-  Child?: string
-}
+export type GraphElement = Pick<Node, 'ID' | 'Metadata' | 'Host'> & Partial<Pick<Edge, 'Parent' | 'Child'>>
 
-export interface TopologyEvent {
-  Kind: 'HostSync' | 'NodeUpdated' | 'NodeDeleted' | 'EdgeUpdated' | 'EdgeDeleted'
-  Host: string
-  Time: number
+export type TopologyEvent = Pick<TopologyEventValue, 'Kind' | 'Host' | 'Time'> & {
   Node?: GraphElement | null
   Edge?: GraphElement | null
   Nodes?: GraphElement[] | null
   Edges?: GraphElement[] | null
 }
 
-export interface K8sEvent {
-  Kind: 'Added' | 'Modified' | 'Deleted'
-  ObjectKind: string
-  UID: string
-  Namespace?: string | null
-  Name: string
-  Time: number
-  Object: Record<string, unknown>
-}
+export type K8sEvent = Pick<K8sObjectEventInput, 'Kind' | 'ObjectKind' | 'UID' | 'Namespace' | 'Name' | 'Time' | 'Object'>
 
 export function emptyEndpoint (): EndpointInfo {
   return {

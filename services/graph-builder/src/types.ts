@@ -1,95 +1,70 @@
+import type {
+  CaptureStatus as CaptureStatusValue,
+  EdgeInput as SchemaEdgeInput,
+  K8sObjectEvent,
+  NodeInput as SchemaNodeInput,
+  Resource,
+  ResourceType as SchemaResourceType,
+  SocketSnapshot,
+  TopologyChangeInput,
+  TopologyEvent as TopologyEventValue
+} from '@topoflow/schemas'
+
 /**
- * Shapes of what the graph-builder reads and writes. Field names follow the Avro schemas of
- * `@topoflow/schemas` and Skydive's JSON (reference/skydive-compat.md §4.1); they are declared here
- * structurally so the pure core does not depend on how the codecs are generated.
+ * Shapes of what the graph-builder reads and writes, taken from the Avro types of `@topoflow/schemas`
+ * (Skydive's JSON, reference/skydive-compat.md §4.1). Where the graph-builder accepts more than the
+ * schema (fields a producer may leave out or send as null), the type says so on top of the schema's.
  */
 export type Metadata = Record<string, unknown>
 
-export interface GraphNode {
-  ID: string
-  Metadata: Metadata
-  Host: string
-  Origin: string
-  /** epoch ms */
-  CreatedAt: number
-  UpdatedAt: number
-  DeletedAt?: number | null
-  Revision: number
-}
+/** A node of the materialized graph; `DeletedAt` is only set on the last revision of a deleted node. */
+export type GraphNode = SchemaNodeInput
+export type GraphEdge = SchemaEdgeInput
 
-export interface GraphEdge extends GraphNode {
-  Parent: string
-  Child: string
-}
-
-export type TopologyEventKind = 'HostSync' | 'NodeUpdated' | 'NodeDeleted' | 'EdgeUpdated' | 'EdgeDeleted'
+export type { TopologyEventKind } from '@topoflow/schemas'
 
 /** What a node or edge looks like when a producer sends it: times and revision are the graph's business. */
 export type NodeInput = Pick<GraphNode, 'ID' | 'Metadata'> & Partial<Pick<GraphNode, 'Host' | 'Origin' | 'CreatedAt' | 'UpdatedAt' | 'Revision'>>
 export type EdgeInput = NodeInput & Pick<GraphEdge, 'Parent' | 'Child'>
 
-export interface TopologyEvent {
-  Kind: TopologyEventKind
-  Host: string
-  Origin: string
-  Time: number
+export type TopologyEvent = Pick<TopologyEventValue, 'Kind' | 'Host' | 'Origin' | 'Time'> & {
   Node?: NodeInput | null
   Edge?: EdgeInput | null
   Nodes?: NodeInput[] | null
   Edges?: EdgeInput[] | null
 }
 
-export interface SocketsSnapshot {
-  Host: string
-  Time: number
-  Sockets: Array<Record<string, unknown>>
-}
+/** Sockets are only counted per host here, so their entries are not typed further. */
+export type SocketsSnapshot = Omit<SocketSnapshot, 'Sockets'> & { Sockets: Array<Record<string, unknown>> }
 
-export type K8sEventKind = 'Added' | 'Modified' | 'Deleted'
+export type { K8sEventKind } from '@topoflow/schemas'
 
-export interface K8sEvent {
-  Kind: K8sEventKind
-  /** the k8s kind, e.g. `Pod`, `Deployment` (any case) */
-  ObjectKind: string
-  UID: string
+/** `ObjectKind` is the k8s kind, e.g. `Pod`, `Deployment` (any case). */
+export type K8sEvent = Pick<K8sObjectEvent, 'Kind' | 'ObjectKind' | 'UID' | 'Name' | 'Time'> & {
   Namespace?: string | null
-  Name: string
   ResourceVersion?: string | null
-  Time: number
   Object: Record<string, unknown> | null
 }
 
-export interface CaptureStatus {
-  CaptureID: string
-  Host: string
+export type CaptureStatus = Pick<CaptureStatusValue, 'CaptureID' | 'Host' | 'Time'> & Partial<Pick<CaptureStatusValue, 'Error'>> & {
   NodeID?: string | null
   NodeTID?: string | null
   State: string
   PacketsReceived?: number | null
   PacketsDropped?: number | null
   FlowsDropped?: number | null
-  Error?: string | null
-  Time: number
 }
 
-export type ResourceType = 'capture' | 'alert' | 'noderule' | 'edgerule'
+/** The resource types the graph-builder acts on. */
+export type ResourceType = Extract<SchemaResourceType, 'capture' | 'alert' | 'noderule' | 'edgerule'>
 
-export interface ResourceEvent {
+export type ResourceEvent = Pick<Resource, 'UUID' | 'Deleted' | 'Time'> & {
   ResourceType: ResourceType
-  UUID: string
   Resource: Record<string, unknown> | null
-  Deleted: boolean
-  Time: number
 }
 
 /** What the graph-builder publishes on `topoflow.topology.changes.v1`, keyed by element ID. */
-export interface TopologyChange {
-  ElementType: 'node' | 'edge'
-  Op: 'upsert' | 'delete'
-  Node?: GraphNode | null
-  Edge?: GraphEdge | null
-  Time: number
-}
+export type TopologyChange = TopologyChangeInput
 
 /** One input of the graph-builder, tagged by the topic it came from. */
 export type GraphInput =

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import { TopoflowError } from '@topoflow/core'
-import { ApiClient } from '../client/api-client.ts'
+import { analyzerOptions, clientFromArgs } from '../query-command.ts'
 import { toCsv, toDot, toJson } from './format.ts'
 import { collectMatrix } from './matrix.ts'
 import { renderSvg, renderWithGraphviz } from './svg.ts'
@@ -25,9 +25,7 @@ export async function runFlowMatrixCommand (argv: string[], stdout: Writable, st
       args: argv,
       options: {
         analyzer: { type: 'string' },
-        username: { type: 'string' },
-        password: { type: 'string' },
-        ssl: { type: 'boolean', default: false },
+        ...analyzerOptions,
         at: { type: 'string', default: '' },
         duration: { type: 'string', default: '0' },
         'use-flows': { type: 'boolean', default: false },
@@ -59,10 +57,7 @@ export async function runFlowMatrixCommand (argv: string[], stdout: Writable, st
   }
 
   try {
-    const clientOpts: ConstructorParameters<typeof ApiClient>[0] = { analyzer: values.analyzer, scheme: values.ssl ? 'https' : 'http' }
-    if (values.username !== undefined) clientOpts.username = values.username
-    if (values.password !== undefined) clientOpts.password = values.password
-    const client = new ApiClient(clientOpts)
+    const client = clientFromArgs({ ...values, analyzer: values.analyzer })
     const result = await collectMatrix(async (q) => await client.gremlin(q), { at: values.at, duration, useFlows: values['use-flows'] })
     if (result === null) {
       stderr.write('No result, please check analyzer address (no host carries socket information)\n')

@@ -1,15 +1,10 @@
 import type { Bus, BusMessage, Logger, Subscription } from '@topoflow/core'
 import type { GraphEdge, GraphNode, MemoryGraph } from '@topoflow/gremlin'
+import type { TopologyChangeInput } from '@topoflow/schemas'
 import { apiTopics, asObject } from '../topics.ts'
 
-/** A value of `topoflow.topology.changes.v1`. */
-export interface TopologyChange {
-  ElementType: 'node' | 'edge'
-  Op: 'upsert' | 'delete'
-  Node?: GraphNode | null
-  Edge?: GraphEdge | null
-  Time: number
-}
+/** A value of `topoflow.topology.changes.v1`; in process it may come without the fields the schema defaults. */
+export type TopologyChange = TopologyChangeInput
 
 /** One partial-update operation, as Skydive's `NodePartiallyUpdated` carries them (1 = set, 2 = delete). */
 export interface PartialOp {

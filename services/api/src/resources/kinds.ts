@@ -75,6 +75,11 @@ function uuid (body: Record<string, unknown>): string {
   return typeof body.UUID === 'string' ? body.UUID : ''
 }
 
+/** The fields every resource but a capture starts with, in Skydive's JSON order. */
+function described (body: Record<string, unknown>): { UUID: string, Name: string, Description: string } {
+  return { UUID: uuid(body), Name: str(body, 'Name'), Description: str(body, 'Description') }
+}
+
 /** Capture probe types and what each supports (Skydive's flow/probes/capabilities.go). */
 export const captureTypes: Record<string, { bpf: boolean, rawPackets: boolean, extraTcpMetric: boolean, multiplePerNode: boolean }> = {
   afpacket: { bpf: true, rawPackets: true, extraTcpMetric: true, multiplePerNode: true },
@@ -158,9 +163,7 @@ const alert: ResourceKind = {
     }
     const created = typeof body.CreateTime === 'string' && !Number.isNaN(Date.parse(body.CreateTime)) ? body.CreateTime : new Date(ctx.now).toISOString()
     return {
-      UUID: uuid(body),
-      Name: str(body, 'Name'),
-      Description: str(body, 'Description'),
+      ...described(body),
       Expression: expression,
       Action: action,
       Trigger: trigger,
@@ -182,9 +185,7 @@ const noderule: ResourceKind = {
     }
     if (action === 'update' && (md.Type !== undefined || md.Name !== undefined)) throw invalid('Name and Type fields can not be changed')
     return {
-      UUID: uuid(body),
-      Name: str(body, 'Name'),
-      Description: str(body, 'Description'),
+      ...described(body),
       Metadata: md,
       Action: action,
       Query: gremlin('Query', str(body, 'Query'), true)
@@ -200,9 +201,7 @@ const edgerule: ResourceKind = {
     const md = metadata(body, 'Metadata')
     if (typeof md.RelationType !== 'string' || md.RelationType === '') throw invalid('Metadata: RelationType is required')
     return {
-      UUID: uuid(body),
-      Name: str(body, 'Name'),
-      Description: str(body, 'Description'),
+      ...described(body),
       Src: gremlin('Src', str(body, 'Src')),
       Dst: gremlin('Dst', str(body, 'Dst')),
       Metadata: md

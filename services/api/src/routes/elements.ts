@@ -1,5 +1,5 @@
 import { TopoflowError } from '@topoflow/core'
-import { elementJson, type GraphEdge, type GraphNode } from '@topoflow/gremlin'
+import { elementJson, type GraphEdge, type GraphElement, type GraphNode } from '@topoflow/gremlin'
 import type { FastifyInstance } from 'fastify'
 import type { ApiContext } from '../context.ts'
 import { sendText } from '../http/errors.ts'
@@ -42,20 +42,48 @@ function validateEdgeMetadata (md: Record<string, unknown>): void {
   if (typeof md.RelationType !== 'string' || md.RelationType === '') throw invalid('Metadata.RelationType is required (a non-empty string)')
 }
 
+function notFound (kind: 'Node' | 'Edge', id: string): TopoflowError {
+  return new TopoflowError('TOPOFLOW_ERR_NOT_FOUND', `${kind} '${id}' not found`)
+}
+
+/** Skydive's list endpoints: an object keyed by element ID. */
+function keyedById (elements: Iterable<GraphElement>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const el of elements) out[el.ID] = elementJson(el)
+  return out
+}
+
+/** The fields a new node or edge takes from the request body, with defaults for what it leaves out or zeroes. */
+function newElement (b: ElementBody, metadata: Record<string, unknown>, now: number, defaults: { host: string, origin: string }): GraphNode {
+  const createdAt = b.CreatedAt !== undefined && b.CreatedAt > 0 ? b.CreatedAt : now
+  return {
+    ID: b.ID,
+    Metadata: metadata,
+    Host: b.Host !== undefined && b.Host !== '' ? b.Host : defaults.host,
+    Origin: b.Origin !== undefined && b.Origin !== '' ? b.Origin : defaults.origin,
+    CreatedAt: createdAt,
+    UpdatedAt: b.UpdatedAt !== undefined && b.UpdatedAt > 0 ? b.UpdatedAt : createdAt,
+    Revision: b.Revision !== undefined && b.Revision > 0 ? b.Revision : 1
+  }
+}
+
+/** The element's Metadata after a JSON Patch, which must leave it an object. */
+function patchedMetadata (current: GraphElement, patch: unknown[]): Record<string, unknown> {
+  const md = applyPatch(elementJson(current), parsePatch(patch)).Metadata
+  if (typeof md !== 'object' || md === null || Array.isArray(md)) throw invalid('validating patched resource: Metadata must stay an object')
+  return md as Record<string, unknown>
+}
+
 /** `/api/node` and `/api/edge`: direct graph editing; writes go out as topology events with origin api.<host_id>. */
 export function elementRoutes (app: FastifyInstance, ctx: ApiContext): void {
-  const origin = `api.${ctx.config.host_id}`
+  const defaults = { host: ctx.config.host_id, origin: `api.${ctx.config.host_id}` }
 
   // nodes
-  app.get('/api/node', { schema: { summary: 'Every node, as an object keyed by ID', tags: ['node'] } }, async () => {
-    const out: Record<string, unknown> = {}
-    for (const n of ctx.live.nodes()) out[n.ID] = elementJson(n)
-    return out
-  })
+  app.get('/api/node', { schema: { summary: 'Every node, as an object keyed by ID', tags: ['node'] } }, async () => keyedById(ctx.live.nodes()))
 
   app.get<{ Params: { id: string } }>('/api/node/:id', { schema: { summary: 'One node', tags: ['node'], params: idParams } }, async (req) => {
     const n = ctx.live.graph.getNode(req.params.id)
-    if (n === undefined) throw new TopoflowError('TOPOFLOW_ERR_NOT_FOUND', `Node '${req.params.id}' not found`)
+    if (n === undefined) throw notFound('Node', req.params.id)
     return elementJson(n)
   })
 
@@ -66,18 +94,7 @@ export function elementRoutes (app: FastifyInstance, ctx: ApiContext): void {
     const md = b.Metadata ?? {}
     validateNodeMetadata(md)
     if (ctx.live.graph.getNode(b.ID) !== undefined) throw new TopoflowError('TOPOFLOW_ERR_CONFLICT', `Node '${b.ID}' already exists`)
-    const now = ctx.now()
-    const createdAt = b.CreatedAt !== undefined && b.CreatedAt > 0 ? b.CreatedAt : now
-    const node: GraphNode = {
-      ID: b.ID,
-      Metadata: md,
-      Host: b.Host !== undefined && b.Host !== '' ? b.Host : ctx.config.host_id,
-      Origin: b.Origin !== undefined && b.Origin !== '' ? b.Origin : origin,
-      CreatedAt: createdAt,
-      UpdatedAt: b.UpdatedAt !== undefined && b.UpdatedAt > 0 ? b.UpdatedAt : createdAt,
-      Revision: b.Revision !== undefined && b.Revision > 0 ? b.Revision : 1
-    }
-    const stored = await ctx.writer.upsertNode(node)
+    const stored = await ctx.writer.upsertNode(newElement(b, md, ctx.now(), defaults))
     return reply.code(201).type('application/json; charset=UTF-8').send(elementJson(stored))
   })
 
@@ -85,11 +102,8 @@ export function elementRoutes (app: FastifyInstance, ctx: ApiContext): void {
     schema: { summary: 'Change a node\'s metadata with a JSON Patch (TID, Name and Type are kept); 304 when unchanged', tags: ['node'], params: idParams, body: patchBody }
   }, async (req, reply) => {
     const current = ctx.live.graph.getNode(req.params.id)
-    if (current === undefined) throw new TopoflowError('TOPOFLOW_ERR_NOT_FOUND', `Node '${req.params.id}' not found`)
-    const patched = applyPatch(elementJson(current), parsePatch(req.body))
-    const md = patched.Metadata
-    if (typeof md !== 'object' || md === null || Array.isArray(md)) throw invalid('validating patched resource: Metadata must stay an object')
-    const metadata = { ...md as Record<string, unknown> }
+    if (current === undefined) throw notFound('Node', req.params.id)
+    const metadata = { ...patchedMetadata(current, req.body) }
     // Skydive keeps these whatever the patch says
     for (const key of ['TID', 'Name', 'Type']) {
       if (current.Metadata[key] !== undefined) metadata[key] = current.Metadata[key]
@@ -102,21 +116,17 @@ export function elementRoutes (app: FastifyInstance, ctx: ApiContext): void {
 
   app.delete<{ Params: { id: string } }>('/api/node/:id', { schema: { summary: 'Delete a node and its edges', tags: ['node'], params: idParams } }, async (req, reply) => {
     const n = ctx.live.graph.getNode(req.params.id)
-    if (n === undefined) throw new TopoflowError('TOPOFLOW_ERR_NOT_FOUND', `Node '${req.params.id}' not found`)
+    if (n === undefined) throw notFound('Node', req.params.id)
     await ctx.writer.deleteNode(n)
     return sendText(reply, 200, '')
   })
 
   // edges
-  app.get('/api/edge', { schema: { summary: 'Every edge, as an object keyed by ID', tags: ['edge'] } }, async () => {
-    const out: Record<string, unknown> = {}
-    for (const e of ctx.live.edges()) out[e.ID] = elementJson(e)
-    return out
-  })
+  app.get('/api/edge', { schema: { summary: 'Every edge, as an object keyed by ID', tags: ['edge'] } }, async () => keyedById(ctx.live.edges()))
 
   app.get<{ Params: { id: string } }>('/api/edge/:id', { schema: { summary: 'One edge', tags: ['edge'], params: idParams } }, async (req) => {
     const e = ctx.live.graph.getEdge(req.params.id)
-    if (e === undefined) throw new TopoflowError('TOPOFLOW_ERR_NOT_FOUND', `Edge '${req.params.id}' not found`)
+    if (e === undefined) throw notFound('Edge', req.params.id)
     return elementJson(e)
   })
 
@@ -130,19 +140,7 @@ export function elementRoutes (app: FastifyInstance, ctx: ApiContext): void {
       if (ctx.live.graph.getNode(id) === undefined) throw invalid(`Node '${id}' does not exist`)
     }
     if (ctx.live.graph.getEdge(b.ID) !== undefined) throw new TopoflowError('TOPOFLOW_ERR_CONFLICT', `Edge '${b.ID}' already exists`)
-    const now = ctx.now()
-    const createdAt = b.CreatedAt !== undefined && b.CreatedAt > 0 ? b.CreatedAt : now
-    const edge: GraphEdge = {
-      ID: b.ID,
-      Metadata: md,
-      Host: b.Host !== undefined && b.Host !== '' ? b.Host : ctx.config.host_id,
-      Origin: b.Origin !== undefined && b.Origin !== '' ? b.Origin : origin,
-      CreatedAt: createdAt,
-      UpdatedAt: b.UpdatedAt !== undefined && b.UpdatedAt > 0 ? b.UpdatedAt : createdAt,
-      Revision: b.Revision !== undefined && b.Revision > 0 ? b.Revision : 1,
-      Parent: b.Parent,
-      Child: b.Child
-    }
+    const edge: GraphEdge = { ...newElement(b, md, ctx.now(), defaults), Parent: b.Parent, Child: b.Child }
     const stored = await ctx.writer.upsertEdge(edge)
     return reply.code(201).type('application/json; charset=UTF-8').send(elementJson(stored))
   })
@@ -151,11 +149,8 @@ export function elementRoutes (app: FastifyInstance, ctx: ApiContext): void {
     schema: { summary: 'Change an edge\'s metadata with a JSON Patch; 304 when unchanged', tags: ['edge'], params: idParams, body: patchBody }
   }, async (req, reply) => {
     const current = ctx.live.graph.getEdge(req.params.id)
-    if (current === undefined) throw new TopoflowError('TOPOFLOW_ERR_NOT_FOUND', `Edge '${req.params.id}' not found`)
-    const patched = applyPatch(elementJson(current), parsePatch(req.body))
-    const md = patched.Metadata
-    if (typeof md !== 'object' || md === null || Array.isArray(md)) throw invalid('validating patched resource: Metadata must stay an object')
-    const metadata = md as Record<string, unknown>
+    if (current === undefined) throw notFound('Edge', req.params.id)
+    const metadata = patchedMetadata(current, req.body)
     validateEdgeMetadata(metadata)
     if (deepEqual(metadata, current.Metadata)) return reply.code(304).send()
     const stored = await ctx.writer.upsertEdge({ ...current, Metadata: metadata, UpdatedAt: ctx.now(), Revision: current.Revision + 1 })
@@ -164,7 +159,7 @@ export function elementRoutes (app: FastifyInstance, ctx: ApiContext): void {
 
   app.delete<{ Params: { id: string } }>('/api/edge/:id', { schema: { summary: 'Delete an edge', tags: ['edge'], params: idParams } }, async (req, reply) => {
     const e = ctx.live.graph.getEdge(req.params.id)
-    if (e === undefined) throw new TopoflowError('TOPOFLOW_ERR_NOT_FOUND', `Edge '${req.params.id}' not found`)
+    if (e === undefined) throw notFound('Edge', req.params.id)
     await ctx.writer.deleteEdge(e)
     return sendText(reply, 200, '')
   })

@@ -1,17 +1,29 @@
+import type {
+  Flow as SchemaFlow,
+  FlowLayer as SchemaFlowLayer,
+  FlowLayerInput,
+  FlowMetric as SchemaFlowMetric,
+  FlowProtocol,
+  ICMPLayerInput,
+  ICMPType,
+  TCPMetric as SchemaTCPMetric,
+  TransportLayer
+} from '@topoflow/schemas'
+
 /**
  * The flow record as Skydive serializes it (flow/flow.proto with its JSON tags), plus Topoflow's
  * `CommunityID` and `SamplingRate`. Field names are Skydive's exactly; enums are strings except
  * `FinishType`, which Skydive writes as an integer. Times are epoch milliseconds, `RTT` is nanoseconds.
  */
 
-export const flowProtocols = ['ETHERNET', 'IPV4', 'TCP', 'UDP', 'SCTP', 'IPV6', 'ICMPV4', 'ICMPV6'] as const
-export type FlowProtocol = (typeof flowProtocols)[number]
+export const flowProtocols = ['ETHERNET', 'IPV4', 'TCP', 'UDP', 'SCTP', 'IPV6', 'ICMPV4', 'ICMPV6'] as const satisfies readonly FlowProtocol[]
+export type { FlowProtocol }
 
 export const icmpTypes = [
   'UNKNOWN', 'DESTINATION_UNREACHABLE', 'ECHO', 'NEIGHBOR', 'ADDRESS_MASK', 'INFO', 'PARAMETER_PROBLEM',
   'REDIRECT', 'ROUTER', 'SOURCE_QUENCH', 'TIME_EXCEEDED', 'TIMESTAMP', 'PACKET_TOO_BIG'
-] as const
-export type ICMPType = (typeof icmpTypes)[number]
+] as const satisfies readonly ICMPType[]
+export type { ICMPType }
 
 /** Numeric values of `ICMPType`, as in flow.proto (they go into the flow key). */
 export const icmpTypeValue: Readonly<Record<ICMPType, number>> = {
@@ -42,51 +54,26 @@ export type FinishTypeValue = (typeof FinishType)[keyof typeof FinishType]
 /** `L2`: MAC addresses are part of the flow key (Skydive's default); `L3`: only when there is no IP layer. */
 export type LayerKeyMode = 'L2' | 'L3'
 
-export interface FlowLayer {
-  Protocol: FlowProtocol
-  A?: string
-  B?: string
-  ID: number
-}
+/** `ID` is always set here (0 when there is none); the ends are left out when unknown. */
+export type FlowLayer = Omit<FlowLayerInput, 'ID'> & Pick<SchemaFlowLayer, 'ID'>
 
-export interface TransportLayer {
-  Protocol: FlowProtocol
-  A: number
-  B: number
-  ID: number
-}
+export type { TransportLayer }
 
-export interface ICMPLayer {
-  Type: ICMPType
-  Code?: number
-  ID?: number
-}
+export type ICMPLayer = ICMPLayerInput
 
-export interface FlowMetric {
-  ABPackets: number
-  ABBytes: number
-  BAPackets: number
-  BABytes: number
-  Start: number
-  Last: number
-  RTT?: number
-}
+/** `RTT` is left out until a round trip was measured. */
+export type FlowMetric = Omit<SchemaFlowMetric, 'RTT'> & Partial<Pick<SchemaFlowMetric, 'RTT'>>
 
-export interface TCPMetric {
-  ABSynStart: number
-  BASynStart: number
-  ABSynTTL?: number
-  BASynTTL?: number
-  ABFinStart: number
-  BAFinStart: number
-  ABRstStart: number
-  BARstStart: number
-}
+/** The part of Skydive's TCP metric the flow table keeps; the SYN TTLs are left out until seen. */
+export type TCPMetric = Pick<SchemaTCPMetric, 'ABSynStart' | 'BASynStart' | 'ABFinStart' | 'BAFinStart' | 'ABRstStart' | 'BARstStart'> &
+  Partial<Pick<SchemaTCPMetric, 'ABSynTTL' | 'BASynTTL'>>
 
-export interface Flow {
-  UUID: string
-  LayersPath: string
-  Application: string
+/**
+ * A flow as the flow table holds it: the schema's flow without `Host` (the publisher adds it), with
+ * absent layers and metrics left out rather than null.
+ */
+export type Flow = Pick<SchemaFlow, 'UUID' | 'LayersPath' | 'Application' | 'Start' | 'Last' | 'TrackingID' | 'L3TrackingID' |
+'ParentUUID' | 'RawPacketsCaptured' | 'SamplingRate'> & Partial<Pick<SchemaFlow, 'NodeTID' | 'CaptureID'>> & {
   Link?: FlowLayer
   Network?: FlowLayer
   Transport?: TransportLayer
@@ -94,19 +81,9 @@ export interface Flow {
   LastUpdateMetric?: FlowMetric
   Metric: FlowMetric
   TCPMetric?: TCPMetric
-  Start: number
-  Last: number
-  TrackingID: string
-  L3TrackingID: string
-  ParentUUID: string
-  NodeTID?: string
-  CaptureID?: string
-  RawPacketsCaptured: number
   FinishType?: FinishTypeValue
   /** Community ID v1 (`1:<base64>`), absent when the flow has no IP layer. */
   CommunityID?: string
-  /** 1 for full capture; N when one packet in N was sampled (sFlow). Counters are not scaled here. */
-  SamplingRate: number
 }
 
 /** Why a flow left the table or was sent. */

@@ -1,39 +1,21 @@
+import type { EdgeInput, NodeInput, TopologyEventInput, TopologyEventKind } from '@topoflow/schemas'
+
 /**
- * Shapes shared by the topology probe. Node and edge JSON follow Skydive's graph model
- * (reference/skydive-compat.md §4.1): times in epoch ms, `Revision` bumped on each metadata change.
+ * Shapes shared by the topology probe. Node, edge and event JSON are the Avro types of
+ * `@topoflow/schemas` (Skydive's graph model, reference/skydive-compat.md §4.1): times in epoch ms,
+ * `Revision` bumped on each metadata change, `DeletedAt` only on the last revision of a deleted element.
  */
 
 export type Metadata = Record<string, unknown>
 
-export interface GraphNode {
-  ID: string
-  Metadata: Metadata
-  Host: string
-  Origin: string
-  CreatedAt: number
-  UpdatedAt: number
-  DeletedAt?: number
-  Revision: number
-}
+export type GraphNode = NodeInput
+export type GraphEdge = EdgeInput
 
-export interface GraphEdge extends GraphNode {
-  Parent: string
-  Child: string
-}
+export const topologyEventKinds = ['HostSync', 'NodeUpdated', 'NodeDeleted', 'EdgeUpdated', 'EdgeDeleted'] as const satisfies readonly TopologyEventKind[]
+export type { TopologyEventKind }
 
-export const topologyEventKinds = ['HostSync', 'NodeUpdated', 'NodeDeleted', 'EdgeUpdated', 'EdgeDeleted'] as const
-export type TopologyEventKind = (typeof topologyEventKinds)[number]
-
-export interface TopologyEvent {
-  Kind: TopologyEventKind
-  Host: string
-  Origin: string
-  Time: number
-  Node?: GraphNode
-  Edge?: GraphEdge
-  Nodes?: GraphNode[]
-  Edges?: GraphEdge[]
-}
+/** The agent leaves out what an event kind does not carry rather than sending null. */
+export type TopologyEvent = Omit<TopologyEventInput, 'Node' | 'Edge'> & { Node?: GraphNode, Edge?: GraphEdge }
 
 /** One socket with its owning process, in Skydive's flat `ConnectionInfo` shape (§4.2 socketinfo). */
 export interface SocketInfo {

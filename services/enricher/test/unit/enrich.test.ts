@@ -136,3 +136,18 @@ test('pod IPs carry pod, namespace, node, service, owning deployment and labels'
   k8s.apply({ Kind: 'Deleted', ObjectKind: 'Pod', UID: 'uid-db-0', Namespace: 'shop', Name: 'db-0', Time: 2, Object: {} })
   assert.equal(enrichFlow(tcpFlow('10.244.1.5', 50000, '10.244.2.7', 5432), lookups).flow.BEnrich.Pod, null)
 })
+
+test('a later update of a flow keeps the process an earlier update found', async () => {
+  const { StickyEnrichment } = await import('../../src/sticky.ts')
+  const sticky = new StickyEnrichment(10)
+  const lookups = twoHosts()
+  const first = sticky.apply(enrichFlow(tcpFlow('10.1.0.1', 40000, '10.1.0.2', 8000), lookups).flow)
+  assert.equal(first.AEnrich.ProcessName, 'curl')
+  // curl exited: its socket is gone from the next table
+  lookups.sockets.apply({ Host: 'client-host', Time: 9, Sockets: [] })
+  const later = enrichFlow(tcpFlow('10.1.0.1', 40000, '10.1.0.2', 8000, { Last: 9000 }), lookups).flow
+  assert.equal(later.AEnrich.ProcessName, null)
+  const kept = sticky.apply(later)
+  assert.deepEqual([kept.AEnrich.Pid, kept.AEnrich.ProcessName, kept.AEnrich.Process, kept.Last], [11, 'curl', '/usr/bin/curl', 9000])
+  assert.equal(kept.BEnrich.ProcessName, 'python3')
+})
