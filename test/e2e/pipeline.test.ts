@@ -105,5 +105,8 @@ test('an HTTP flow between two namespaces lands in OpenSearch with client and se
   assert.equal(doc.flow.server_end, 'B')
   assert.deepEqual(doc.source.process, { ...doc.source.process, name: 'curl', pid: clientPid })
   assert.deepEqual(doc.destination.process, { ...doc.destination.process, name: 'python3', pid: server.child.pid })
+  // The API answers Skydive's flow queries from the same OpenSearch documents.
+  const viaApi = await gremlin(`G.Flows().Has('CaptureID', '${capture.UUID}', 'Transport', 8000)`) as Array<{ UUID: string, AEnrich: { ProcessName: string }, BEnrich: { ProcessName: string } }>
+  assert.deepEqual(viaApi.map((f) => [f.UUID, f.AEnrich.ProcessName, f.BEnrich.ProcessName]), [[doc.flow.id, 'curl', 'python3']])
   assert.ok(doc.skydive.Metric.BABytes > 3 * 1024 * 1024, `the 3 MB response is in the counts: ${doc.skydive.Metric.BABytes} bytes`)
 })

@@ -1,5 +1,5 @@
 import { Client } from '@opensearch-project/opensearch'
-import { runApiService } from '@topoflow/api'
+import { OpenSearchFlowSource, OpenSearchGraphSource, runApiService } from '@topoflow/api'
 import { buildCaptureAgent } from '@topoflow/capture'
 import { buildEnricher, K8sProbe, OpenSearchFlowIndexer } from '@topoflow/enricher'
 import { buildGraphBuilder, OpenSearchHistorySink } from '@topoflow/graph-builder'
@@ -101,11 +101,17 @@ export async function runApi (argv: string[], io: CliIO): Promise<number> {
     requiresKafka: true,
     opsListen: () => null,
     build: async (ctx) => {
+      // History (At/Context) and flows come from OpenSearch, where the graph-builder and enricher write them.
+      const client = await openSearch(ctx)
+      if (client === null) ctx.logger.warn('opensearch.url is empty: no history beyond the live graph, and no flows')
+      const stores = client === null
+        ? {}
+        : { history: new OpenSearchGraphSource({ client, logger: ctx.logger }), flows: new OpenSearchFlowSource({ client, liveWindowMs: ctx.config.flow.expire * 1000, logger: ctx.logger }) }
       let api: Awaited<ReturnType<typeof runApiService>> | undefined
       return {
         components: [{
-          start: async () => { api = await runApiService({ config: ctx.config, bus: ctx.bus, logger: ctx.logger, registry: ctx.registry }) },
-          close: async () => { await api?.close() }
+          start: async () => { api = await runApiService({ config: ctx.config, bus: ctx.bus, logger: ctx.logger, registry: ctx.registry, ...stores }) },
+          close: async () => { await api?.close(); await client?.close() }
         }],
         ready: () => api !== undefined
       }
