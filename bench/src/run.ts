@@ -1,4 +1,5 @@
 import { avroVsJson } from '../codec/avro-vs-json.bench.ts'
+import { apiBenchmarks } from '../api/api.bench.ts'
 import { liveCaptureBackends } from '../capture/live.bench.ts'
 import { producerVsPerfTool } from '../kafka/producer.bench.ts'
 import { pcapVsTcpdump } from '../pcap/pcap-vs-tcpdump.bench.ts'
@@ -9,7 +10,8 @@ const scenarios: Record<string, () => Comparison[] | Promise<Comparison[]>> = {
   codec: avroVsJson,
   pcap: pcapVsTcpdump,
   kafka: producerVsPerfTool,
-  capture: liveCaptureBackends
+  capture: liveCaptureBackends,
+  api: apiBenchmarks
 }
 
 const wanted = process.argv.slice(2)

@@ -28,6 +28,8 @@ export const configSchema = obj({
   }),
   analyzer: obj({
     listen: { type: 'string', default: '0.0.0.0:8082', pattern: '^.*:[0-9]{1,5}$' },
+    /** HTTPS for the API and websockets when both files (PEM) are given */
+    tls: obj({ cert_file: str, key_file: str }),
     auth: obj({
       api: obj({ backend: { type: 'string', default: 'noauth' } }),
       cluster: { type: 'object' }

@@ -17,6 +17,8 @@ export interface TopoflowConfig {
   opensearch: { url: string, retention_days: number, archive_retention_days: number, replicas: number, bulk_max_docs: number, bulk_flush_ms: number }
   analyzer: {
     listen: string
+    /** HTTPS for the API when both files are set */
+    tls?: { cert_file?: string, key_file?: string }
     auth: { api: { backend: string } }
     startup: { capture_gremlin: string, capture_bpf: string, capture_type: string }
     topology: { probes: string[], fabric: string[], host_timeout: number, k8s: { listen: string, config_file?: string, cluster_name: string, probes?: string[] } }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import fastifyStatic from '@fastify/static'
 import { randomUUID } from 'node:crypto'
@@ -60,6 +61,25 @@ function graphSource (graph: MemoryGraph, history: GraphSource | undefined): Gra
 /** `services/api/web/`: the single-page UI, plain ES modules served as they are. */
 const webRoot = fileURLToPath(new URL('../web/', import.meta.url))
 
+/** `analyzer.tls`: both PEM files, or neither (plain HTTP). */
+export function tlsOptions (config: TopoflowConfig): { cert: Buffer, key: Buffer } | undefined {
+  const tls = (config.analyzer as { tls?: { cert_file?: string, key_file?: string } }).tls ?? {}
+  const certFile = tls.cert_file ?? ''
+  const keyFile = tls.key_file ?? ''
+  if (certFile === '' && keyFile === '') return undefined
+  if (certFile === '' || keyFile === '') {
+    throw new TopoflowError('TOPOFLOW_ERR_CONFIG', `analyzer.tls needs both cert_file and key_file, got only ${certFile === '' ? 'key_file' : 'cert_file'}`)
+  }
+  const read = (key: string, file: string): Buffer => {
+    try {
+      return readFileSync(file)
+    } catch (err) {
+      throw new TopoflowError('TOPOFLOW_ERR_CONFIG', `analyzer.tls.${key}: cannot read ${file}: ${(err as Error).message}`, { cause: err })
+    }
+  }
+  return { cert: read('cert_file', certFile), key: read('key_file', keyFile) }
+}
+
 function needsAuth (url: string): boolean {
   return url === '/api' || url.startsWith('/api/') || url.startsWith('/api?') || url.startsWith('/ws/')
 }
@@ -77,7 +97,9 @@ export async function buildApp (opts: BuildAppOptions): Promise<ApiApp> {
   const groupPrefix = opts.groupPrefix ?? `topoflow-api-${config.host_id}-${randomUUID()}`
   const auth = createAuthenticator(config)
 
+  const tls = tlsOptions(config)
   const app = Fastify({
+    ...(tls === undefined ? {} : { https: tls }),
     loggerInstance: logger.child({ component: 'http' }) as unknown as FastifyBaseLogger,
     // requests are counted in metrics; logging each one at info would flood the logs
     logController: new LogController({ disableRequestLogging: true }),
@@ -98,6 +120,7 @@ export async function buildApp (opts: BuildAppOptions): Promise<ApiApp> {
     now,
     timeoutMs: limits.queryTimeoutMs,
     maxResultItems: limits.maxResultItems,
+    maxSteps: limits.maxQuerySteps,
     flowExpireMs: config.flow.expire * 1000,
     ...(opts.flows === undefined ? {} : { flows: opts.flows })
   }

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { TopoflowError, type TopoflowConfig } from '@topoflow/core'
+import bcrypt from 'bcryptjs'
 
 /**
  * Authentication the way Skydive does it: `noauth`, or `basic` with users inline or in an htpasswd
@@ -61,7 +62,7 @@ function sameString (a: string, b: string): boolean {
   return timingSafeEqual(ha, hb)
 }
 
-/** One htpasswd line's hash → a checker; `{SHA}` and `$apr1$` are supported (bcrypt needs a native module). */
+/** One htpasswd line's hash → a checker: bcrypt (`htpasswd -B`), `$apr1$` (`-m`) and `{SHA}` (`-s`). */
 function hashChecker (hash: string, where: string): Checker {
   if (hash.startsWith('{SHA}')) {
     return (pw) => sameString(createHash('sha1').update(pw).digest('base64'), hash.slice(5))
@@ -70,10 +71,11 @@ function hashChecker (hash: string, where: string): Checker {
     const salt = hash.slice(6).split('$')[0] ?? ''
     return (pw) => sameString(apr1(pw, salt), hash)
   }
-  if (/^\$2[aby]\$/.test(hash)) {
-    throw new TopoflowError('TOPOFLOW_ERR_CONFIG', `${where}: bcrypt hashes are not supported; create the entry with "htpasswd -m" (MD5) or "htpasswd -s" (SHA1)`)
+  if (/^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/.test(hash)) {
+    return (pw) => bcrypt.compareSync(pw, hash)
   }
-  throw new TopoflowError('TOPOFLOW_ERR_CONFIG', `${where}: unknown password hash format; use "htpasswd -m" (MD5) or "htpasswd -s" (SHA1)`)
+  if (/^\$2[aby]\$/.test(hash)) throw new TopoflowError('TOPOFLOW_ERR_CONFIG', `${where}: malformed bcrypt hash`)
+  throw new TopoflowError('TOPOFLOW_ERR_CONFIG', `${where}: unknown password hash format; use "htpasswd -B" (bcrypt), "htpasswd -m" (MD5) or "htpasswd -s" (SHA1); crypt(3) and plain-text entries are refused`)
 }
 
 export function parseHtpasswd (text: string, file: string): Map<string, Checker> {
@@ -91,6 +93,9 @@ export function parseHtpasswd (text: string, file: string): Map<string, Checker>
 export function basicToken (username: string, password: string): string {
   return Buffer.from(`${username}:${password}`).toString('base64')
 }
+
+/** Distinct valid tokens remembered; one per user and password in practice. */
+const maxVerifiedTokens = 1024
 
 const noauth: Authenticator = { enabled: false, backend: 'noauth', login: () => '', verify: () => '' }
 
@@ -116,16 +121,29 @@ export function createAuthenticator (config: Pick<TopoflowConfig, 'analyzer' | '
   }
   if (users.size === 0) throw new TopoflowError('TOPOFLOW_ERR_CONFIG', `auth.${name}: a basic backend needs users or a file`)
   const check = (username: string, password: string): boolean => users.get(username)?.(password) ?? false
+  // Every request carries the password again; a bcrypt check costs tens of ms of CPU, so tokens
+  // that passed are remembered (by digest, most recent last) instead of checked each time.
+  const verified = new Map<string, string>()
   return {
     enabled: true,
     backend: name,
     login: (username, password) => check(username, password) ? basicToken(username, password) : null,
     verify: (token) => {
+      const digest = createHash('sha256').update(token).digest('base64')
+      const known = verified.get(digest)
+      if (known !== undefined) {
+        verified.delete(digest)
+        verified.set(digest, known)
+        return known
+      }
       const decoded = Buffer.from(token, 'base64').toString('utf8')
       const colon = decoded.indexOf(':')
       if (colon < 0) return null
       const user = decoded.slice(0, colon)
-      return check(user, decoded.slice(colon + 1)) ? user : null
+      if (!check(user, decoded.slice(colon + 1))) return null
+      verified.set(digest, user)
+      if (verified.size > maxVerifiedTokens) verified.delete(verified.keys().next().value as string)
+      return user
     }
   }
 }

@@ -17,6 +17,8 @@ export interface ApiLimits {
   queryTimeoutMs: number
   /** items a Gremlin result may hold */
   maxResultItems: number
+  /** steps a Gremlin query may chain (its depth); each step can multiply the work */
+  maxQuerySteps: number
   /** ms after the last graph change before graph-triggered alerts run */
   alertDebounceMs: number
 }
@@ -25,6 +27,7 @@ export const defaultLimits: ApiLimits = {
   bodyLimit: 1024 * 1024, // 1 MiB
   queryTimeoutMs: 30_000, // 30 s
   maxResultItems: 500_000, // items
+  maxQuerySteps: 64, // steps; Skydive's own clients send fewer than 10
   alertDebounceMs: 500 // 0.5 s
 }
 

@@ -1,5 +1,5 @@
 import { TopoflowError } from '@topoflow/core'
-import { runGremlin, type FlowSource, type GraphEdge, type GraphNode, type GraphSource, type GremlinDeps } from '@topoflow/gremlin'
+import { evaluateGremlin, parseGremlin, syntaxError, type FlowSource, type GraphEdge, type GraphNode, type GraphSource, type GremlinDeps, type Query } from '@topoflow/gremlin'
 
 export interface QueryDeps {
   graph: GraphSource
@@ -9,6 +9,8 @@ export interface QueryDeps {
   timeoutMs: number
   /** most items in a result */
   maxResultItems: number
+  /** most steps in a query */
+  maxSteps?: number
   /** Skydive's flow.expire, ms */
   flowExpireMs?: number
 }
@@ -18,16 +20,39 @@ export async function runQuery (query: string, deps: QueryDeps): Promise<unknown
   const opts: GremlinDeps = { graph: deps.graph, now: deps.now, limits: { timeoutMs: deps.timeoutMs, maxResultItems: deps.maxResultItems } }
   if (deps.flows !== undefined) opts.flows = deps.flows
   if (deps.flowExpireMs !== undefined) opts.flowExpireMs = deps.flowExpireMs
+  const parsed = parseGremlin(query)
+  const maxSteps = deps.maxSteps ?? Infinity
+  if (parsed.steps.length > maxSteps) {
+    const first = parsed.steps[Math.floor(maxSteps)]
+    throw syntaxError(query, first?.start ?? 0, `the query chains ${parsed.steps.length} steps, more than the limit of ${maxSteps}`)
+  }
   // the engine checks its own budget between steps; this backstop answers even if a source hangs
   let timer: NodeJS.Timeout | undefined
   const backstop = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => reject(new TopoflowError('TOPOFLOW_ERR_TIMEOUT', `Gremlin query did not finish within ${deps.timeoutMs} ms`, { retriable: true })), deps.timeoutMs + 1000)
   })
   try {
-    return await Promise.race([runGremlin(query, opts), backstop])
+    return await Promise.race([evaluate(parsed, opts), backstop])
   } finally {
     clearTimeout(timer)
   }
+}
+
+async function evaluate (parsed: Query, opts: GremlinDeps): Promise<unknown> {
+  try {
+    return await evaluateGremlin(parsed, opts)
+  } catch (err) {
+    if (TopoflowError.is(err)) throw err
+    throw new TopoflowError('TOPOFLOW_ERR_GREMLIN_EVAL', `Gremlin evaluation failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
+  }
+}
+
+/**
+ * The engine's own time limit: the query itself is too expensive (a client error, unlike a store
+ * that does not answer, which is retriable).
+ */
+export function isQueryTooSlow (err: unknown): err is TopoflowError {
+  return TopoflowError.is(err) && err.code === 'TOPOFLOW_ERR_TIMEOUT' && !err.retriable
 }
 
 export interface GraphResult {

@@ -3,7 +3,7 @@ import { elementJson } from '@topoflow/gremlin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ApiContext } from '../context.ts'
 import { graphToDot } from '../graph/dot.ts'
-import { asGraphResult } from '../graph/query.ts'
+import { asGraphResult, isQueryTooSlow } from '../graph/query.ts'
 import { sendText } from '../http/errors.ts'
 
 function wantsDot (req: FastifyRequest): boolean {
@@ -41,6 +41,8 @@ export function topologyRoutes (app: FastifyInstance, ctx: ApiContext): void {
     } catch (err) {
       const timeout = TopoflowError.is(err) && err.code === 'TOPOFLOW_ERR_TIMEOUT'
       ctx.metrics.gremlinQueries.inc({ outcome: timeout ? 'timeout' : 'error' })
+      // too expensive a query is the client's to fix, like any query error (Skydive answers 400)
+      if (isQueryTooSlow(err)) return sendText(reply, 400, `${err.message}; narrow the query (Has, Limit, fewer hops)`)
       if (TopoflowError.is(err)) throw err
       // the engine must only throw coded errors; anything else is still the query's fault, not a 500
       req.log.warn({ err, query }, 'Gremlin engine threw an uncoded error')

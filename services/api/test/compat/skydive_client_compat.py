@@ -34,9 +34,19 @@ check("Count() is a bare number", client.lookup("G.V().Count()") == 5)
 edges = client.lookup_edges("G.E().Has('RelationType', 'layer2')")
 check("lookup_edges returns Edge objects", len(edges) == 1 and isinstance(edges[0], Edge) and edges[0].parent == "eth-a")
 flows = client.lookup("G.Flows()")
-check("G.Flows() returns a list of flows", isinstance(flows, list) and len(flows) == 1 and flows[0]["UUID"] == "flow-ssh", flows)
+check("G.Flows() returns a list of flows", isinstance(flows, list) and sorted(f["UUID"] for f in flows) == ["flow-http", "flow-ssh"], flows)
+# skydive-flow-matrix's query: a minute ago, only the ssh flow existed (the http one started 10 s ago)
 sockets = client.lookup("G.Context('-1m', 60).Flows().Has('Transport', NE('')).Sockets()")
-check("Flows().Sockets() with a time context returns a list", isinstance(sockets, list), sockets)
+check("Flows().Sockets() with a time context is a list of one object keyed by flow UUID",
+      isinstance(sockets, list) and len(sockets) == 1 and list(sockets[0].keys()) == ["flow-ssh"], sockets)
+ends = sockets[0]["flow-ssh"]
+check("the flow's sockets are both ends, client and server",
+      sorted((s["Name"], s["Process"], s["LocalAddress"], s["LocalPort"], s["RemoteAddress"], s["RemotePort"]) for s in ends) == [
+          ("ssh", "/usr/bin/ssh", "10.0.0.1", 51000, "10.0.0.2", 22),
+          ("sshd", "/usr/sbin/sshd", "10.0.0.2", 22, "10.0.0.1", 51000)], ends)
+check("sockets carry protocol, state and pid", all(s["Protocol"] == "TCP" and s["State"] == "ESTABLISHED" and isinstance(s["Pid"], int) for s in ends), ends)
+live = client.lookup("G.Flows().Has('Transport', NE('')).Sockets()")
+check("without a time context both flows have sockets", sorted(live[0].keys()) == ["flow-http", "flow-ssh"], live)
 graph = client.lookup("G.V().Has('Name', 'eth0').SubGraph()")
 check("SubGraph() returns one graph", len(graph) == 1 and len(graph[0]["Nodes"]) == 2)
 try:

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { createRegistry, InProcessBus, loadConfig, silentLogger } from '@topoflow/core'
-import { MemoryFlowSource, MemoryGraph } from '@topoflow/gremlin'
+import { MemoryFlowSource, MemoryGraph, type Flow } from '@topoflow/gremlin'
 import { topics } from '@topoflow/schemas'
 import { runApiService } from '../../src/service.ts'
 import { compacted, fixtureGraph, waitFor } from '../helpers.ts'
@@ -30,20 +30,23 @@ test('Skydive\'s Python client (skydive-client from PyPI) works unchanged agains
   const graph = new MemoryGraph()
   const flows = new MemoryFlowSource()
   const now = Date.now()
-  flows.upsert({
-    UUID: 'flow-ssh',
+  // ssh (node-a → node-b:22) for five minutes; curl (node-a → node-b:80) only for the last ten seconds
+  const tcpFlow = (uuid: string, sport: number, dport: number, start: number): Flow => ({
+    UUID: uuid,
     LayersPath: 'Ethernet/IPv4/TCP',
     Application: 'TCP',
     Link: { Protocol: 'ETHERNET', A: '02:00:00:00:00:01', B: '02:00:00:00:00:02', ID: 0 },
     Network: { Protocol: 'IPV4', A: '10.0.0.1', B: '10.0.0.2', ID: 0 },
-    Transport: { Protocol: 'TCP', A: 51000, B: 22, ID: 0 },
-    Metric: { ABPackets: 3, ABBytes: 300, BAPackets: 2, BABytes: 200, Start: now - 1000, Last: now },
-    Start: now - 1000,
+    Transport: { Protocol: 'TCP', A: sport, B: dport, ID: 0 },
+    Metric: { ABPackets: 3, ABBytes: 300, BAPackets: 2, BABytes: 200, Start: start, Last: now },
+    Start: start,
     Last: now,
     NodeTID: 'tid-eth-a',
     ParentUUID: '',
     RawPacketsCaptured: 0
   })
+  flows.upsert(tcpFlow('flow-ssh', 51000, 22, now - 300_000))
+  flows.upsert(tcpFlow('flow-http', 51001, 80, now - 10_000))
   const svc = await runApiService({ config, bus, graph, flows, logger: silentLogger(), registry: createRegistry('api-compat', { processMetrics: false }), listen: { host: '127.0.0.1', port: 0 } })
   t.after(async () => { await svc.close() })
   const g = fixtureGraph()
@@ -63,6 +66,6 @@ test('Skydive\'s Python client (skydive-client from PyPI) works unchanged agains
   const lines = stdout.trim().split('\n')
   assert.equal(lines.filter((l) => l.startsWith('FAIL')).length, 0, stdout)
   // every check() of the script except the four that only run when a refusal did not happen
-  assert.equal(lines.filter((l) => l.startsWith('ok ')).length, 29, stdout)
+  assert.equal(lines.filter((l) => l.startsWith('ok ')).length, 32, stdout)
   assert.equal(lines[lines.length - 1], '{"result": "all checks passed"}')
 })

@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig } from '@topoflow/core'
+import bcrypt from 'bcryptjs'
 import { apr1, basicToken, createAuthenticator, parseHtpasswd, requestToken } from '../../src/auth.ts'
 
 test('apr1 matches `openssl passwd -apr1`', () => {
@@ -11,13 +12,39 @@ test('apr1 matches `openssl passwd -apr1`', () => {
   assert.equal(apr1('secret', 'abcdefgh'), '$apr1$abcdefgh$h9FWgUz3n9YxylKLlR5SQ/')
 })
 
-test('htpasswd files accept MD5 and SHA1 entries and refuse bcrypt clearly', () => {
-  const users = parseHtpasswd('# comment\nalice:$apr1$abcdefgh$h9FWgUz3n9YxylKLlR5SQ/\nbob:{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=\n', 'x')
+// OpenBSD's own bcrypt test vector (password "U*U"), and "secret" at cost 5 as `htpasswd -B` writes it ($2y$)
+const bcryptVector = '$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW'
+const bcryptSecret = '$2y$05$YApD6/w3HtsGC2Jcev7utehf/D1hTx.2A6pZVqA3AS6MSM/A4Snli'
+
+test('htpasswd files accept bcrypt, MD5 and SHA1 entries and refuse the rest clearly', () => {
+  const users = parseHtpasswd(`# comment\nalice:$apr1$abcdefgh$h9FWgUz3n9YxylKLlR5SQ/\nbob:{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=\ncarol:${bcryptVector}\ndave:${bcryptSecret}\n`, 'x')
   assert.equal(users.get('alice')?.('secret'), true)
   assert.equal(users.get('alice')?.('wrong'), false)
   assert.equal(users.get('bob')?.('secret'), true)
-  assert.throws(() => parseHtpasswd('carol:$2y$05$abc', 'pw.txt'), /pw\.txt:1: bcrypt hashes are not supported/)
+  assert.equal(users.get('carol')?.('U*U'), true)
+  assert.equal(users.get('carol')?.('U*V'), false)
+  assert.equal(users.get('dave')?.('secret'), true)
+  assert.equal(users.get('dave')?.('Secret'), false)
+  assert.throws(() => parseHtpasswd('carol:$2y$05$abc', 'pw.txt'), /pw\.txt:1: malformed bcrypt hash/)
+  assert.throws(() => parseHtpasswd('erin:plaintext', 'pw.txt'), /pw\.txt:1: unknown password hash format; use "htpasswd -B"/)
   assert.throws(() => parseHtpasswd('nocolon', 'pw.txt'), /pw\.txt:1: expected user:hash/)
+})
+
+test('a bcrypt user is checked once, then its token is remembered', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'topoflow-auth-'))
+  const file = join(dir, 'htpasswd')
+  // cost 10, what `htpasswd -B` uses by default: tens of ms per check
+  writeFileSync(file, `dave:${bcrypt.hashSync('secret', 10)}\n`)
+  const auth = createAuthenticator(loadConfig({ overrides: { 'analyzer.auth.api.backend': 'b', auth: { b: { type: 'basic', file } } } }))
+  const token = basicToken('dave', 'secret')
+  const t0 = performance.now()
+  assert.equal(auth.verify(token), 'dave')
+  const first = performance.now() - t0
+  const t1 = performance.now()
+  for (let i = 0; i < 100; i++) assert.equal(auth.verify(token), 'dave')
+  const hundred = performance.now() - t1
+  assert.ok(hundred < first, `100 remembered checks (${hundred.toFixed(1)} ms) cost less than one bcrypt check (${first.toFixed(1)} ms)`)
+  assert.equal(auth.verify(basicToken('dave', 'wrong')), null)
 })
 
 test('the basic backend logs in users from config and from a file; tokens are base64(user:password)', () => {
