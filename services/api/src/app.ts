@@ -63,7 +63,7 @@ const webRoot = fileURLToPath(new URL('../web/', import.meta.url))
 
 /** `analyzer.tls`: both PEM files, or neither (plain HTTP). */
 export function tlsOptions (config: TopoflowConfig): { cert: Buffer, key: Buffer } | undefined {
-  const tls = (config.analyzer as { tls?: { cert_file?: string, key_file?: string } }).tls ?? {}
+  const tls = config.analyzer.tls ?? {}
   const certFile = tls.cert_file ?? ''
   const keyFile = tls.key_file ?? ''
   if (certFile === '' && keyFile === '') return undefined
