@@ -1,6 +1,8 @@
 import { avroVsJson } from '../codec/avro-vs-json.bench.ts'
 import { apiBenchmarks } from '../api/api.bench.ts'
 import { liveCaptureBackends } from '../capture/live.bench.ts'
+import { enricherThroughput } from '../enricher/enricher.bench.ts'
+import { graphBuilderThroughput } from '../graph-builder/graph-builder.bench.ts'
 import { producerVsPerfTool } from '../kafka/producer.bench.ts'
 import { pcapVsTcpdump } from '../pcap/pcap-vs-tcpdump.bench.ts'
 import { formatTable, type Comparison } from './report.ts'
@@ -11,7 +13,9 @@ const scenarios: Record<string, () => Comparison[] | Promise<Comparison[]>> = {
   pcap: pcapVsTcpdump,
   kafka: producerVsPerfTool,
   capture: liveCaptureBackends,
-  api: apiBenchmarks
+  api: apiBenchmarks,
+  enricher: enricherThroughput,
+  'graph-builder': graphBuilderThroughput
 }
 
 const wanted = process.argv.slice(2)

@@ -79,7 +79,8 @@ export class InProcessBus implements Bus {
   async subscribe<T>(opts: SubscribeOptions<T>): Promise<Subscription> {
     const sub: Subscriber = { opts: opts as SubscribeOptions<unknown>, queue: [], closed: false, draining: null, waiters: [] }
     if (opts.fromBeginning === true) {
-      for (const topic of opts.topics) sub.queue.push(...this.#replay(topic))
+      // A loop, not push(...spread): a replay of 100k+ messages would overflow the call stack.
+      for (const topic of opts.topics) for (const m of this.#replay(topic)) sub.queue.push(m)
     }
     this.#subscribers.add(sub)
     this.#drain(sub)

@@ -1,10 +1,29 @@
-import type { Bus, TopoflowError } from '@topoflow/core'
+import type { Bus, Logger, TopoflowError } from '@topoflow/core'
 import { BulkIndexer, flowBulkDocs, indexNames, type BulkDoc, type IndexNames } from '@topoflow/opensearch'
 import { topics, type EnrichedFlow as EnrichedFlowRecord } from '@topoflow/schemas'
 import type { FlowIndexer } from './app.ts'
 import type { EnrichedFlow } from './types.ts'
 
 type Client = ConstructorParameters<typeof BulkIndexer>[0]['client']
+
+export interface OpenSearchFlowIndexerOptions {
+  client: Client
+  bus: Bus
+  /** Documents per bulk request. */
+  maxDocs: number
+  /** Longest a document waits for its bulk request (ms). */
+  flushMs: number
+  /** Index names hang off this prefix (default `topoflow`), so tests and deployments stay apart. */
+  indexPrefix?: string
+  /** Tries after the first while OpenSearch refuses or is unreachable; then index() rejects (retriable). */
+  retries?: number
+  /** Longest wait between two tries (ms). */
+  maxRetryDelayMs?: number
+  /** `wait_for` makes indexed flows searchable at once (tests); costly under load. */
+  refresh?: boolean | 'wait_for'
+  logger?: Logger
+  now?: () => number
+}
 
 /**
  * Flows into `topoflow-flows-*` (one document per flow, replaced on each update) and
@@ -16,13 +35,17 @@ export class OpenSearchFlowIndexer implements FlowIndexer {
   readonly #bulk: BulkIndexer
   readonly #names: IndexNames
 
-  constructor (opts: { client: Client, bus: Bus, maxDocs: number, flushMs: number, now?: () => number }) {
-    this.#names = indexNames()
+  constructor (opts: OpenSearchFlowIndexerOptions) {
+    this.#names = indexNames(opts.indexPrefix)
     const now = opts.now ?? Date.now
     this.#bulk = new BulkIndexer({
       client: opts.client,
       flushDocs: opts.maxDocs,
       flushIntervalMs: opts.flushMs,
+      ...(opts.retries === undefined ? {} : { retries: opts.retries }),
+      ...(opts.maxRetryDelayMs === undefined ? {} : { maxRetryDelayMs: opts.maxRetryDelayMs }),
+      ...(opts.refresh === undefined ? {} : { refresh: opts.refresh }),
+      ...(opts.logger === undefined ? {} : { logger: opts.logger }),
       onDeadLetter: async (doc: BulkDoc, error: TopoflowError) => {
         await opts.bus.publish(topics.dlq, [{
           key: doc.id,

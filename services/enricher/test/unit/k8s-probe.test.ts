@@ -75,6 +75,7 @@ test('the probe lists and watches every kind, survives a broken watch and a 410,
   t.after(async () => { await probe.close(); await replay.close(); await bus.close() })
   await probe.start()
   await until(() => events.some((e) => e.Kind === 'Deleted' && e.Name === 'web-7d9f8c6b5-q8zrn'))
+  await until(() => replay.podWatchVersions.length >= 3) // the watch resumed after the relist
 
   const kinds = new Set(events.map((e) => e.ObjectKind))
   for (const k of ['cluster', 'namespace', 'node', 'pod', 'container', 'service', 'endpoints', 'endpointslice', 'ingress', 'networkpolicy', 'deployment', 'statefulset', 'daemonset', 'replicaset', 'cronjob', 'job', 'persistentvolume', 'persistentvolumeclaim', 'storageclass', 'configmap', 'secret']) {
