@@ -4,6 +4,7 @@ import { liveCaptureBackends } from '../capture/live.bench.ts'
 import { enricherThroughput } from '../enricher/enricher.bench.ts'
 import { graphBuilderThroughput } from '../graph-builder/graph-builder.bench.ts'
 import { producerVsPerfTool } from '../kafka/producer.bench.ts'
+import { flowTableMemory } from '../pcap/flow-memory.bench.ts'
 import { pcapVsTcpdump } from '../pcap/pcap-vs-tcpdump.bench.ts'
 import { formatTable, type Comparison } from './report.ts'
 
@@ -11,6 +12,7 @@ import { formatTable, type Comparison } from './report.ts'
 const scenarios: Record<string, () => Comparison[] | Promise<Comparison[]>> = {
   codec: avroVsJson,
   pcap: pcapVsTcpdump,
+  flows1m: flowTableMemory,
   kafka: producerVsPerfTool,
   capture: liveCaptureBackends,
   api: apiBenchmarks,

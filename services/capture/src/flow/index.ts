@@ -1,4 +1,4 @@
-export { PcapStreamReader, packetTimeNs, type PcapPacket, type PcapInterface, type PcapReaderOptions, type PcapFormat } from './pcap-reader.ts'
+export { PcapStreamReader, packetTimeNs, type PcapPacket, type PcapRecordView, type PcapInterface, type PcapReaderOptions, type PcapFormat } from './pcap-reader.ts'
 export { PacketDecoder, LinkType, type DecoderOptions, type DecoderStats } from './decode/decoder.ts'
 export { DecodedPacket, Segment } from './decode/packet.ts'
 export { FlowTable, type FlowTableOptions, type FlowTableCounters } from './table.ts'

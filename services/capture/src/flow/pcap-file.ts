@@ -66,8 +66,8 @@ export async function * flowsFromPcap (source: Source, opts: PcapFlowOptions = {
   let failure: TopoflowError | undefined
 
   const drain = (): void => {
-    for (let p = reader.next(); p !== undefined; p = reader.next()) {
-      const pkt = decoder.decode(p.linkType, p.data, p.origLen)
+    for (let p = reader.nextView(); p !== undefined; p = reader.nextView()) {
+      const pkt = decoder.decodeAt(p.linkType, p.buf, p.offset, p.offset + p.caplen, p.origLen)
       if (pkt === undefined) continue
       if (match !== undefined && !match(pkt)) { filtered++; continue }
       table.processPacket(pkt, p.tsSec, p.tsNsec)
@@ -147,7 +147,7 @@ function segHasProto (pkt: DecodedPacket, s: Segment, p: string): boolean {
     case 'icmp': return s.icmpVersion !== 0
     case 'ipv4': case 'ip': return s.ipVersion === 4
     case 'ipv6': case 'ip6': return s.ipVersion === 6
-    case 'arp': return s.hasEthernet && s.ipVersion === 0 && s.layerCount > 0 && pkt.data.length > s.ethOffset + 13 && pkt.data.readUInt16BE(s.ethOffset + 12) === 0x0806
+    case 'arp': return s.hasEthernet && s.ipVersion === 0 && s.layerCount > 0 && pkt.end > s.ethOffset + 13 && pkt.data.readUInt16BE(s.ethOffset + 12) === 0x0806
     default: return false
   }
 }

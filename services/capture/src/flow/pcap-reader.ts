@@ -21,6 +21,21 @@ export interface PcapPacket {
   ifIndex: number
 }
 
+/**
+ * The next packet as a view of the reader's buffer: `buf[offset, offset + caplen)`. One object,
+ * reused by every `nextView()` call, so that reading allocates nothing per packet.
+ */
+export interface PcapRecordView {
+  linkType: number
+  tsSec: number
+  tsNsec: number
+  caplen: number
+  origLen: number
+  buf: Buffer
+  offset: number
+  ifIndex: number
+}
+
 export interface PcapInterface {
   linkType: number
   snaplen: number
@@ -71,6 +86,7 @@ export class PcapStreamReader {
   #le = true
   #nano = false
   #failed: TopoflowError | undefined
+  readonly #view: PcapRecordView = { linkType: 0, tsSec: 0, tsNsec: 0, caplen: 0, origLen: 0, buf: empty, offset: 0, ifIndex: 0 }
 
   constructor (opts: PcapReaderOptions = {}) {
     this.maxPacketSize = opts.maxPacketSize ?? 262144
@@ -113,17 +129,24 @@ export class PcapStreamReader {
    * keeps throwing the same error afterwards.
    */
   next (): PcapPacket | undefined {
+    const v = this.nextView()
+    if (v === undefined) return undefined
+    return { linkType: v.linkType, tsSec: v.tsSec, tsNsec: v.tsNsec, caplen: v.caplen, origLen: v.origLen, data: v.buf.subarray(v.offset, v.offset + v.caplen), ifIndex: v.ifIndex }
+  }
+
+  /**
+   * Like `next()`, as the reused view (valid until the next call): the fast path for readers
+   * that decode each packet at once.
+   */
+  nextView (): PcapRecordView | undefined {
     if (this.#failed !== undefined) throw this.#failed
     try {
       for (;;) {
         if (this.format === undefined && !this.#readHeader()) return this.#needMore()
-        if (this.format === 'pcap') {
-          const p = this.#readPcapRecord()
-          return p ?? this.#needMore()
-        }
+        if (this.format === 'pcap') return this.#readPcapRecord() ? this.#view : this.#needMore()
         const r = this.#readPcapngBlock()
-        if (r === null) return this.#needMore()
-        if (r !== undefined) return r
+        if (r < 0) return this.#needMore()
+        if (r > 0) return this.#view
         // a non-packet block was consumed: loop
       }
     } catch (err) {
@@ -170,9 +193,9 @@ export class PcapStreamReader {
     return true
   }
 
-  #readPcapRecord (): PcapPacket | undefined {
+  #readPcapRecord (): boolean {
     const b = this.#buf; const p = this.#pos
-    if (b.length - p < 16) return undefined
+    if (b.length - p < 16) return false
     const le = this.#le
     let sec = le ? b.readUInt32LE(p) : b.readUInt32BE(p)
     const frac = le ? b.readUInt32LE(p + 4) : b.readUInt32BE(p + 4)
@@ -181,19 +204,22 @@ export class PcapStreamReader {
     if (caplen > this.maxPacketSize) {
       throw this.#error(`Packet record ${this.packetsRead + 1} claims ${caplen} captured bytes, more than the ${this.maxPacketSize} accepted`, this.offset)
     }
-    if (b.length - p - 16 < caplen) return undefined
+    if (b.length - p - 16 < caplen) return false
     let nsec = this.#nano ? frac : frac * 1000
     if (nsec >= 1e9) { sec += Math.floor(nsec / 1e9); nsec %= 1e9 }
     this.#pos = p + 16 + caplen
     this.packetsRead++
-    const iface = this.interfaces[0] as PcapInterface
-    return { linkType: iface.linkType, tsSec: sec, tsNsec: nsec, caplen, origLen, data: b.subarray(p + 16, p + 16 + caplen), ifIndex: 0 }
+    const v = this.#view
+    v.linkType = (this.interfaces[0] as PcapInterface).linkType
+    v.tsSec = sec; v.tsNsec = nsec; v.caplen = caplen; v.origLen = origLen
+    v.buf = b; v.offset = p + 16; v.ifIndex = 0
+    return true
   }
 
-  /** A packet; `undefined` when a non-packet block was consumed; `null` when more bytes are needed. */
-  #readPcapngBlock (): PcapPacket | undefined | null {
+  /** 1: a packet (in the view); 0: a non-packet block was consumed; -1: more bytes are needed. */
+  #readPcapngBlock (): number {
     const b = this.#buf; const p = this.#pos
-    if (b.length - p < 12) return null
+    if (b.length - p < 12) return -1
     const typeBE = b.readUInt32BE(p)
     if (typeBE === PCAPNG_SHB) {
       const bom = b.readUInt32LE(p + 8)
@@ -206,11 +232,11 @@ export class PcapStreamReader {
     const total = le ? b.readUInt32LE(p + 4) : b.readUInt32BE(p + 4)
     if (total < 12 || total % 4 !== 0) throw this.#error(`Block of type ${type} has an invalid length ${total}`, this.offset)
     if (total > this.maxBlockSize) throw this.#error(`Block of type ${type} is ${total} bytes, more than the ${this.maxBlockSize} accepted`, this.offset)
-    if (b.length - p < total) return null
+    if (b.length - p < total) return -1
     const trailer = le ? b.readUInt32LE(p + total - 4) : b.readUInt32BE(p + total - 4)
     if (trailer !== total) throw this.#error(`Block of type ${type}: trailing length ${trailer} differs from leading length ${total}`, this.offset)
     const end = p + total - 4
-    let packet: PcapPacket | undefined
+    let packet = 0
     switch (type) {
       case PCAPNG_SHB:
         if (total < 28) throw this.#error(`Section header block too short (${total} bytes)`, this.offset)
@@ -221,16 +247,18 @@ export class PcapStreamReader {
         break
       case BLOCK_EPB:
       case BLOCK_PB:
-        packet = this.#readEpb(b, p, end, type === BLOCK_PB)
+        this.#readEpb(b, p, end, type === BLOCK_PB)
+        packet = 1
         break
       case BLOCK_SPB:
-        packet = this.#readSpb(b, p, end)
+        this.#readSpb(b, p, end)
+        packet = 1
         break
       default:
         break
     }
     this.#pos = p + total
-    if (packet !== undefined) this.packetsRead++
+    this.packetsRead += packet
     return packet
   }
 
@@ -267,7 +295,7 @@ export class PcapStreamReader {
     return iface
   }
 
-  #readEpb (b: Buffer, p: number, end: number, obsolete: boolean): PcapPacket {
+  #readEpb (b: Buffer, p: number, end: number, obsolete: boolean): void {
     if (end - p < 28) throw this.#error('Packet block too short', this.offset)
     const le = this.#le
     const ifIndex = obsolete ? (le ? b.readUInt16LE(p + 8) : b.readUInt16BE(p + 8)) : (le ? b.readUInt32LE(p + 8) : b.readUInt32BE(p + 8))
@@ -278,12 +306,12 @@ export class PcapStreamReader {
     if (caplen > end - (p + 28)) throw this.#error(`Packet block claims ${caplen} captured bytes but holds ${end - p - 28}`, this.offset)
     if (caplen > this.maxPacketSize) throw this.#error(`Packet block claims ${caplen} captured bytes, more than the ${this.maxPacketSize} accepted`, this.offset)
     const iface = this.#iface(ifIndex)
-    const pkt: PcapPacket = { linkType: iface.linkType, tsSec: 0, tsNsec: 0, caplen, origLen, data: b.subarray(p + 28, p + 28 + caplen), ifIndex }
-    setTimestamp(pkt, iface, tsHi, tsLo)
-    return pkt
+    const v = this.#view
+    v.linkType = iface.linkType; v.caplen = caplen; v.origLen = origLen; v.buf = b; v.offset = p + 28; v.ifIndex = ifIndex
+    setTimestamp(v, iface, tsHi, tsLo)
   }
 
-  #readSpb (b: Buffer, p: number, end: number): PcapPacket {
+  #readSpb (b: Buffer, p: number, end: number): void {
     if (end - p < 12) throw this.#error('Simple packet block too short', this.offset)
     const iface = this.#iface(0)
     const origLen = this.#le ? b.readUInt32LE(p + 8) : b.readUInt32BE(p + 8)
@@ -291,12 +319,13 @@ export class PcapStreamReader {
     if (iface.snaplen > 0) caplen = Math.min(caplen, iface.snaplen)
     if (caplen > this.maxPacketSize) throw this.#error(`Simple packet block holds ${caplen} bytes, more than the ${this.maxPacketSize} accepted`, this.offset)
     // SPBs carry no timestamp.
-    return { linkType: iface.linkType, tsSec: 0, tsNsec: 0, caplen, origLen, data: b.subarray(p + 12, p + 12 + caplen), ifIndex: 0 }
+    const v = this.#view
+    v.linkType = iface.linkType; v.tsSec = 0; v.tsNsec = 0; v.caplen = caplen; v.origLen = origLen; v.buf = b; v.offset = p + 12; v.ifIndex = 0
   }
 }
 
 /** Converts a pcapng 64-bit timestamp in interface units to seconds + nanoseconds. */
-function setTimestamp (pkt: PcapPacket, iface: PcapInterface, hi: number, lo: number): void {
+function setTimestamp (pkt: Pick<PcapPacket, 'tsSec' | 'tsNsec'>, iface: PcapInterface, hi: number, lo: number): void {
   if (iface.tsBinary < 0 && iface.tsDecimals <= 6) {
     // Exact in a double: microseconds since 1970 stay below 2^53 for millennia.
     const units = 10 ** iface.tsDecimals

@@ -1,5 +1,5 @@
 import { communityId, icmpPorts } from './community-id.ts'
-import { compareRange, formatIPv4, formatIPv6, formatMac } from './decode/bytes.ts'
+import { compareRange, formatIPv4, formatIPv6 } from './decode/bytes.ts'
 import { layersPath } from './decode/layers.ts'
 import {
   TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, TRANSPORT_SCTP, TRANSPORT_TCP, TRANSPORT_UDP, TUNNEL_GENEVE, TUNNEL_VXLAN,
@@ -8,7 +8,7 @@ import {
 import { hex64, StreamingXXH64, xxh64Into } from './xxhash64.ts'
 import {
   FinishType, icmpTypeValue,
-  type Flow, type FinishTypeValue, type FlowEmitReason, type FlowMetric, type FlowProtocol, type ICMPType,
+  type Flow, type FinishTypeValue, type FlowEmitReason, type FlowMetric, type FlowProtocol, type ICMPLayer, type ICMPType,
   type LayerKeyMode, type TCPMetric
 } from './types.ts'
 
@@ -17,9 +17,12 @@ import {
  * wall clock so that replaying a capture always yields the same flows.
  *
  * Keys: Skydive hashes (XXH64) the direction-normalized network, transport, ICMP and link
- * endpoints plus the parent flow's UUID. This table builds exactly those bytes per packet and
- * looks them up directly (with a cheap 32-bit hash); the XXH64 digests that Skydive exposes
- * (`TrackingID`, `L3TrackingID`, `UUID`) are computed once, when the flow is created.
+ * endpoints plus the parent flow's UUID. Per packet, this table writes the same endpoints, packed
+ * without Skydive's padding, and finds them through an open-addressing index (a cheap 32-bit
+ * hash) over per-slot typed arrays of key bytes; Skydive's own key bytes and the XXH64 digests
+ * it exposes (`TrackingID`, `L3TrackingID`, `UUID`) are computed once, when the flow is created.
+ * Addresses and the Community ID are kept as numbers and only turned into text when the flow is
+ * emitted: a flow in the table holds no strings but its IDs (1M active flows must fit in 1 GiB).
  *
  * Deliberate differences from Skydive, each because Skydive's behaviour loses or skews data:
  * - every flow leaves the table through one final emission (reason 'expire' or 'flush'),
@@ -77,15 +80,53 @@ export interface FlowTableCounters {
 }
 
 const TICK_NONE = -1
+/** Bytes per slot for a key: its length, then at most 63 bytes (the longest key is 61). */
+const KEY_STRIDE = 64
 
+/**
+ * One flow. Fields that every packet reads or writes come first, so that they share the first
+ * cache lines of the object; times are milliseconds since the table's first packet, small
+ * integers that V8 stores in the object itself rather than in a separate number box.
+ */
 class FlowEntry {
-  key: string
+  /** Index of the flow in the table's per-slot arrays (key bytes, LRU links). */
+  slot: number
   hash: number
-  id: number
-  bucketNext: FlowEntry | undefined = undefined
-  lruPrev: FlowEntry | undefined = undefined
-  lruNext: FlowEntry | undefined = undefined
+  last0 = 0
+  abPackets = 0
+  abBytes = 0
+  baPackets = 0
+  baBytes = 0
+  updated = false
   alive = true
+  hasLink = false
+  /** Source (A) and destination (B) MACs of the first packet, as int32 halves. */
+  aMacHi = 0
+  aMacLo = 0
+  networkProtocol: FlowProtocol | '' = ''
+  aIpLen = 0
+  /** Source (A) and destination (B) IPs of the first packet, as big-endian int32 words (one for IPv4). */
+  aIp0 = 0
+  aIp1 = 0
+  aIp2 = 0
+  aIp3 = 0
+  transportProtocol: FlowProtocol | '' = ''
+  transportA = 0
+  rttSec = -1
+  rttNsec = 0
+  finishType: FinishTypeValue = FinishType.NOT_FINISHED
+  tcp: TCPMetric | undefined = undefined
+
+  id: number
+  start0 = 0
+  bMacHi = 0
+  bMacLo = 0
+  bIp0 = 0
+  bIp1 = 0
+  bIp2 = 0
+  bIp3 = 0
+  transportB = 0
+  rtt = 0
 
   uuid = ''
   trackingId = ''
@@ -93,54 +134,27 @@ class FlowEntry {
   parentUUID = ''
   layersPath = ''
   application = ''
-
-  linkA = ''
-  linkB = ''
   linkId = 0
-  hasLink = false
-  /** Source MAC of the first packet, as two numbers for a cheap comparison. */
-  aMacHi = 0
-  aMacLo = 0
-
-  networkProtocol: FlowProtocol | '' = ''
-  networkA = ''
-  networkB = ''
   networkId = 0
-  /** Source IP of the first packet. */
-  aIp = new Uint8Array(16)
-  aIpLen = 0
-
-  transportProtocol: FlowProtocol | '' = ''
-  transportA = 0
-  transportB = 0
 
   icmpType: ICMPType | '' = ''
   icmpCode = 0
   icmpId = 0
-
-  start = 0
-  last = 0
-  abPackets = 0
-  abBytes = 0
-  baPackets = 0
-  baBytes = 0
-  rtt = 0
-  rttSec = -1
-  rttNsec = 0
 
   lastAbPackets = 0
   lastAbBytes = 0
   lastBaPackets = 0
   lastBaBytes = 0
   lum: FlowMetric | undefined = undefined
-  updated = false
 
-  finishType: FinishTypeValue = FinishType.NOT_FINISHED
-  tcp: TCPMetric | undefined = undefined
-  communityId: string | undefined = undefined
+  /** Community ID inputs (protocol < 0: no Community ID; ports < 0: none). */
+  cidProto = -1
+  cidSport = -1
+  cidDport = -1
+  cidOneWay = false
 
-  constructor (key: string, hash: number, id: number) {
-    this.key = key
+  constructor (slot: number, hash: number, id: number) {
+    this.slot = slot
     this.hash = hash
     this.id = id
   }
@@ -165,22 +179,46 @@ export class FlowTable {
   #cidSeed: number
   #maxFragments: number
 
-  #buckets = new Map<number, FlowEntry>()
+  // Flows live in numbered slots. Per slot, typed arrays hold what every packet touches, compact
+  // and close together: the key bytes (the lookup compares them without touching the flow
+  // object) and the LRU links; an open-addressing index maps key hashes to slots.
+  #entries: Array<FlowEntry | undefined> = []
+  #capacity = 0
+  #slotsUsed = 0
+  #freeSlots: number[] = []
+  #keys = new Uint8Array(0)
+  #prev = new Int32Array(0)
+  #next = new Int32Array(0)
+  /** slot + 1 per position (0: empty), and the hash stored there. */
+  #index = new Int32Array(0)
+  #indexHash = new Int32Array(0)
+  #indexMask = 0
   #size = 0
-  #head: FlowEntry | undefined = undefined // most recently seen
-  #tail: FlowEntry | undefined = undefined
+  #head = -1 // most recently seen
+  #tail = -1
   #nextId = 1
   #lastUpdate = TICK_NONE
+  /** Time (ms) of the first packet: flow times are kept relative to it. */
+  #epoch = 0
+  #hasEpoch = false
   #fragments = new Map<string, { entry: FlowEntry, at: number }>()
 
   // Per-packet scratch space.
   #kbuf = new Uint8Array(512)
+  /** Skydive's key bytes of a flow being created. */
+  #hbuf = new Uint8Array(512)
+  #uuidInput: Uint8Array
+  #addrA = new Uint8Array(16)
+  #addrB = new Uint8Array(16)
+  #addrA4 = this.#addrA.subarray(0, 4)
+  #addrB4 = this.#addrB.subarray(0, 4)
   #digest = new Uint32Array(2)
   #hasher = new StreamingXXH64()
   #keyLen = 0
   #l3Len = 0
   #l2Len = 0
   #swap = false
+  #useLink = false
 
   constructor (opts: FlowTableOptions = {}) {
     this.updateMs = (opts.updateSeconds ?? 60) * 1000
@@ -198,6 +236,10 @@ export class FlowTable {
     this.#udpApps = new Map(Object.entries(opts.applicationPorts?.udp ?? {}).map(([k, v]) => [Number(k), v.toUpperCase()]))
     this.#cidSeed = opts.communityIdSeed ?? 0
     this.#maxFragments = opts.maxFragments ?? 4096
+    // UUID input: big-endian Start (ms), then the NodeTID.
+    const tid = Buffer.from(this.nodeTID, 'utf8')
+    this.#uuidInput = new Uint8Array(8 + tid.length)
+    this.#uuidInput.set(tid, 8)
   }
 
   /** Flows in the table. */
@@ -210,6 +252,7 @@ export class FlowTable {
    */
   processPacket (pkt: DecodedPacket, tsSec: number, tsNsec: number): void {
     const now = tsSec * 1000 + Math.floor(tsNsec / 1e6)
+    if (!this.#hasEpoch) { this.#epoch = now; this.#hasEpoch = true }
     this.tick(now)
     this.counters.packets++
     let parent: FlowEntry | undefined
@@ -235,15 +278,18 @@ export class FlowTable {
   /** Emits every flow left (reason 'flush', FinishType TIMEOUT if not finished) and empties the table. */
   flush (): void {
     const out: Flow[] = []
-    for (let e = this.#tail; e !== undefined; e = e.lruPrev) {
-      if (e.updated) this.#updateMetric(e, this.#lastUpdate, e.last)
+    for (let e = this.#entryAt(this.#tail); e !== undefined; e = this.#entryAt(this.#prev[e.slot] as number)) {
+      if (e.updated) this.#updateMetric(e, this.#lastUpdate, this.#epoch + e.last0)
       if (e.finishType === FinishType.NOT_FINISHED) e.finishType = FinishType.TIMEOUT
       out.push(this.#toFlow(e))
       e.alive = false
     }
-    this.#buckets.clear()
+    this.#entries.fill(undefined)
+    this.#index.fill(0)
+    this.#freeSlots = []
+    this.#slotsUsed = 0
     this.#fragments.clear()
-    this.#head = this.#tail = undefined
+    this.#head = this.#tail = -1
     this.#size = 0
     if (out.length > 0) this.#onFlows(out, 'flush')
   }
@@ -251,7 +297,7 @@ export class FlowTable {
   /** Current flows, as they would be emitted now (for live queries). */
   snapshot (): Flow[] {
     const out: Flow[] = []
-    for (let e = this.#head; e !== undefined; e = e.lruNext) out.push(this.#toFlow(e))
+    for (let e = this.#entryAt(this.#head); e !== undefined; e = this.#entryAt(this.#next[e.slot] as number)) out.push(this.#toFlow(e))
     return out
   }
 
@@ -298,10 +344,11 @@ export class FlowTable {
   }
 
   /**
-   * Writes Skydive's key bytes (flow/flow.go Packet.Keys) into #kbuf: network endpoints, transport
-   * endpoints (VNI and destination port for VXLAN/Geneve), ICMP, then the link endpoints in L2
-   * mode or without IP; each followed by gopacket's endpoint type as 8 bytes. The parent is
-   * appended as an internal id here; Skydive's hash takes the parent UUID (see #create).
+   * Writes the lookup key of a packet's level into #kbuf: which parts follow (structure byte, IP
+   * version, transport kind), then the direction-normalized endpoints Skydive keys on (flow/flow.go
+   * Packet.Keys): network, transport (VNI and destination port for VXLAN/Geneve), ICMP, then link
+   * in L2 mode or without IP; then the parent's internal id. The parts' lengths follow from the
+   * first three bytes, so two keys are equal exactly when Skydive's keys are.
    */
   #buildKey (d: Uint8Array, seg: Segment, parentId: number): void {
     const k = this.#kbuf
@@ -334,9 +381,50 @@ export class FlowTable {
       }
     }
     this.#swap = swap
+    this.#useLink = useLink
 
     let o = 0
     k[o++] = (hasNet ? 1 : 0) | (seg.transport !== 0 && hasNet ? 2 : 0) | (seg.icmpVersion !== 0 ? 4 : 0) | (useLink ? 8 : 0)
+    k[o++] = seg.ipVersion
+    k[o++] = seg.transport === 0 ? 0 : vxlanLike ? 7 : seg.transport === TRANSPORT_TCP ? 4 : seg.transport === TRANSPORT_UDP ? 5 : 6
+    if (hasNet) {
+      o = copy(k, o, d, swap ? dstIp : srcIp, ipLen)
+      o = copy(k, o, d, swap ? srcIp : dstIp, ipLen)
+    }
+    if (seg.transport !== 0) {
+      if (vxlanLike) {
+        o = writeU32(k, o, seg.tunnelId)
+        k[o++] = seg.dstPort >>> 8; k[o++] = seg.dstPort & 0xff
+      } else {
+        const a = swap ? seg.dstPort : seg.srcPort
+        const b = swap ? seg.srcPort : seg.dstPort
+        k[o++] = a >>> 8; k[o++] = a & 0xff; k[o++] = b >>> 8; k[o++] = b & 0xff
+      }
+    }
+    if (seg.icmpVersion !== 0) o = writeU32(k, o, icmpKeyValue(seg))
+    if (useLink) {
+      o = copy(k, o, d, swap ? dstMac : srcMac, 6)
+      o = copy(k, o, d, swap ? srcMac : dstMac, 6)
+    }
+    this.#keyLen = writeU32(k, o, parentId)
+  }
+
+  /**
+   * Skydive's key bytes (flow/flow.go Packet.Keys) of the level #buildKey just keyed, into #hbuf:
+   * the same endpoints, each part followed by gopacket's endpoint type as 8 bytes; #l3Len and
+   * #l2Len mark where Skydive reads its L3 and L2 hashes.
+   */
+  #buildSkydiveKey (d: Uint8Array, seg: Segment): void {
+    const k = this.#hbuf
+    const swap = this.#swap
+    const hasNet = seg.ipVersion !== 0
+    const ipLen = seg.ipVersion === 4 ? 4 : 16
+    const srcIp = seg.ipOffset + (seg.ipVersion === 4 ? 12 : 8)
+    const dstIp = srcIp + ipLen
+    const dstMac = seg.ethOffset
+    const srcMac = seg.ethOffset + 6
+    const vxlanLike = seg.transport === TRANSPORT_UDP && (seg.tunnel === TUNNEL_VXLAN || seg.tunnel === TUNNEL_GENEVE)
+    let o = 0
     if (hasNet) {
       o = copy(k, o, d, swap ? dstIp : srcIp, ipLen)
       o = copy(k, o, d, swap ? srcIp : dstIp, ipLen)
@@ -359,47 +447,115 @@ export class FlowTable {
       o = writeU64(k, o, 0)
     }
     this.#l3Len = o
-    if (useLink) {
+    if (this.#useLink) {
       o = copy(k, o, d, swap ? dstMac : srcMac, 6)
       o = copy(k, o, d, swap ? srcMac : dstMac, 6)
       o = writeU64(k, o, 3)
     }
     this.#l2Len = o
-    this.#keyLen = writeU32(k, o, parentId)
   }
 
+  #entryAt (slot: number): FlowEntry | undefined {
+    return slot < 0 ? undefined : this.#entries[slot]
+  }
+
+  /** The flow whose key bytes equal #kbuf[0, #keyLen), by linear probing from its hash. */
   #lookup (hash: number): FlowEntry | undefined {
+    const index = this.#index
+    const hashes = this.#indexHash
+    const mask = this.#indexMask
+    if (mask === 0) return undefined
     const k = this.#kbuf; const n = this.#keyLen
-    for (let e = this.#buckets.get(hash); e !== undefined; e = e.bucketNext) {
-      const key = e.key
-      if (key.length !== n) continue
-      let i = 0
-      while (i < n && key.charCodeAt(i) === k[i]) i++
-      if (i === n) return e
+    const keys = this.#keys
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const v = index[i] as number
+      if (v === 0) return undefined
+      if (hashes[i] !== hash) continue
+      const base = (v - 1) * KEY_STRIDE
+      if (keys[base] !== n) continue
+      let j = 0
+      while (j < n && keys[base + 1 + j] === k[j]) j++
+      if (j === n) return this.#entries[v - 1]
     }
-    return undefined
+  }
+
+  /** A free slot, the arrays grown (doubled) when every slot is taken. */
+  #takeSlot (): number {
+    const free = this.#freeSlots.pop()
+    if (free !== undefined) return free
+    if (this.#slotsUsed === this.#capacity) this.#grow(Math.max(1024, this.#capacity * 2))
+    return this.#slotsUsed++
+  }
+
+  #grow (capacity: number): void {
+    const keys = new Uint8Array(capacity * KEY_STRIDE); keys.set(this.#keys); this.#keys = keys
+    const prev = new Int32Array(capacity); prev.set(this.#prev); this.#prev = prev
+    const next = new Int32Array(capacity); next.set(this.#next); this.#next = next
+    this.#capacity = capacity
+    // The index stays at most half full: rebuild it at twice the new capacity.
+    let size = 1
+    while (size < capacity * 2) size *= 2
+    this.#index = new Int32Array(size)
+    this.#indexHash = new Int32Array(size)
+    this.#indexMask = size - 1
+    for (const e of this.#entries) if (e !== undefined) this.#indexInsert(e.slot, e.hash)
+  }
+
+  #indexInsert (slot: number, hash: number): void {
+    const index = this.#index
+    const mask = this.#indexMask
+    let i = hash & mask
+    while (index[i] !== 0) i = (i + 1) & mask
+    index[i] = slot + 1
+    this.#indexHash[i] = hash
+  }
+
+  /** Removes a slot from the index, shifting later entries of its probe run back (no tombstones). */
+  #indexRemove (slot: number, hash: number): void {
+    const index = this.#index
+    const hashes = this.#indexHash
+    const mask = this.#indexMask
+    let i = hash & mask
+    while (index[i] !== slot + 1) {
+      if (index[i] === 0) return
+      i = (i + 1) & mask
+    }
+    for (let j = (i + 1) & mask; index[j] !== 0; j = (j + 1) & mask) {
+      const home = (hashes[j] as number) & mask
+      // The entry at j stays when its home lies cyclically in (i, j].
+      if (i <= j ? (i < home && home <= j) : (i < home || home <= j)) continue
+      index[i] = index[j] as number
+      hashes[i] = hashes[j] as number
+      i = j
+    }
+    index[i] = 0
   }
 
   #create (pkt: DecodedPacket, seg: Segment, hash: number, parent: FlowEntry | undefined, now: number, tsSec: number, tsNsec: number): FlowEntry {
     const d = pkt.data
     const k = this.#kbuf
-    const e = new FlowEntry(latin1(k, this.#keyLen), hash, this.#nextId++)
+    if (this.#keyLen >= KEY_STRIDE) throw new RangeError(`flow key of ${this.#keyLen} bytes`) // cannot happen: 61 at most
+    const slot = this.#takeSlot()
+    const e = new FlowEntry(slot, hash, this.#nextId++)
+    const base = slot * KEY_STRIDE
+    this.#keys[base] = this.#keyLen
+    this.#keys.set(k.subarray(0, this.#keyLen), base + 1)
     if (this.#nextId > 0xffffffff) this.#nextId = 1
-    e.start = now
-    e.last = now
+    e.start0 = now - this.#epoch
+    e.last0 = e.start0
     e.parentUUID = parent === undefined ? '' : parent.uuid
 
     if (seg.hasEthernet) {
       e.hasLink = true
-      e.linkA = formatMac(d, seg.ethOffset + 6)
-      e.linkB = formatMac(d, seg.ethOffset)
       e.linkId = seg.linkId()
       e.aMacHi = macHi(d, seg.ethOffset + 6)
       e.aMacLo = macLo(d, seg.ethOffset + 6)
+      e.bMacHi = macHi(d, seg.ethOffset)
+      e.bMacLo = macLo(d, seg.ethOffset)
     }
-    const lp = layersPath(seg.layers, seg.layerCount)
-    e.layersPath = intern(lp.path)
-    e.application = intern(lp.application)
+    const lp = knownLayersPath(seg.layers, seg.layerCount)
+    e.layersPath = lp.path
+    e.application = lp.application
 
     let cidProto = -1; let cidSport: number | undefined; let cidDport: number | undefined; let cidOneWay = false
     if (seg.ipVersion !== 0) {
@@ -407,11 +563,13 @@ export class FlowTable {
       const src = seg.ipOffset + (v4 ? 12 : 8)
       const dst = src + (v4 ? 4 : 16)
       e.networkProtocol = v4 ? 'IPV4' : 'IPV6'
-      e.networkA = v4 ? formatIPv4(d, src) : formatIPv6(d, src)
-      e.networkB = v4 ? formatIPv4(d, dst) : formatIPv6(d, dst)
       e.networkId = seg.tunnelId
       e.aIpLen = v4 ? 4 : 16
-      e.aIp.set(d.subarray(src, src + e.aIpLen))
+      e.aIp0 = i32(d, src); e.bIp0 = i32(d, dst)
+      if (!v4) {
+        e.aIp1 = i32(d, src + 4); e.aIp2 = i32(d, src + 8); e.aIp3 = i32(d, src + 12)
+        e.bIp1 = i32(d, dst + 4); e.bIp2 = i32(d, dst + 8); e.bIp3 = i32(d, dst + 12)
+      }
       cidProto = seg.ipProto
       if (seg.icmpVersion !== 0) {
         e.icmpType = icmpTypeOf(seg)
@@ -435,30 +593,26 @@ export class FlowTable {
         }
       }
       if (cidProto >= 0 && cidProto <= 255) {
-        e.communityId = communityId({
-          proto: cidProto,
-          saddr: d.subarray(src, src + e.aIpLen),
-          daddr: d.subarray(dst, dst + e.aIpLen),
-          sport: cidSport,
-          dport: cidDport,
-          oneWay: cidOneWay,
-          seed: this.#cidSeed
-        })
+        e.cidProto = cidProto
+        e.cidSport = cidSport ?? -1
+        e.cidDport = cidDport ?? -1
+        e.cidOneWay = cidOneWay
       }
     }
-    this.#setUUIDs(e)
+    this.#setUUIDs(e, d, seg)
 
     // Link into the table; evict the least recently seen flow when full.
-    e.bucketNext = this.#buckets.get(e.hash)
-    this.#buckets.set(e.hash, e)
-    e.lruNext = this.#head
-    if (this.#head !== undefined) this.#head.lruPrev = e
-    this.#head = e
-    if (this.#tail === undefined) this.#tail = e
+    this.#entries[slot] = e
+    this.#indexInsert(slot, hash)
+    this.#prev[slot] = -1
+    this.#next[slot] = this.#head
+    if (this.#head >= 0) this.#prev[this.#head] = slot
+    this.#head = slot
+    if (this.#tail < 0) this.#tail = slot
     this.#size++
     this.counters.flowsCreated++
-    if (this.#size > this.maxEntries && this.#tail !== undefined) {
-      this.#remove(this.#tail)
+    if (this.#size > this.maxEntries && this.#tail >= 0) {
+      this.#remove(this.#entries[this.#tail] as FlowEntry)
       this.counters.flowsDropped++
     }
     this.#update1(e, pkt, seg, now, tsSec, tsNsec)
@@ -471,28 +625,25 @@ export class FlowTable {
    * UUID (see StreamingXXH64 for why the intermediate reads matter); then the UUID is XXH64
    * seeded with that key over the big-endian Start (ms) and the NodeTID.
    */
-  #setUUIDs (e: FlowEntry): void {
-    const k = this.#kbuf
+  #setUUIDs (e: FlowEntry, d: Uint8Array, seg: Segment): void {
+    this.#buildSkydiveKey(d, seg)
+    const k = this.#hbuf
     const out = this.#digest
     const h = this.#hasher
-    // Skydive's hash input is the key bytes without our leading structure byte and parent id.
-    const body = k.subarray(1)
     let o = this.#l2Len
     for (let i = 0; i < e.parentUUID.length; i++) k[o++] = e.parentUUID.charCodeAt(i) & 0xff
     h.reset(0, 0)
-    h.sum(body, this.#l3Len - 1, out)
+    h.sum(k, this.#l3Len, out)
     e.l3TrackingId = hex64(out[0] as number, out[1] as number)
-    if (this.#l2Len > this.#l3Len) h.sum(body, this.#l2Len - 1, out)
+    if (this.#l2Len > this.#l3Len) h.sum(k, this.#l2Len, out)
     e.trackingId = hex64(out[0] as number, out[1] as number)
-    h.sum(body, o - 1, out)
+    h.sum(k, o, out)
     const keyHi = out[0] as number; const keyLo = out[1] as number
-    const tid = Buffer.from(this.nodeTID, 'utf8')
-    const u = new Uint8Array(8 + tid.length)
-    const start = e.start
+    const u = this.#uuidInput
+    const start = this.#epoch + e.start0
     const hi = Math.floor(start / 4294967296)
     writeU32(u, 0, hi >>> 0)
     writeU32(u, 4, (start - hi * 4294967296) >>> 0)
-    u.set(tid, 8)
     xxh64Into(u, u.length, keyHi, keyLo, out)
     e.uuid = hex64(out[0] as number, out[1] as number)
   }
@@ -500,7 +651,7 @@ export class FlowTable {
   /** Skydive's Flow.Update: metrics by direction, RTT, TCP metric, finish type. */
   #update1 (e: FlowEntry, pkt: DecodedPacket, seg: Segment, now: number, tsSec: number, tsNsec: number): void {
     const d = pkt.data
-    e.last = now
+    e.last0 = now - this.#epoch
     let ab: boolean
     let length: number
     if (this.layerKeyMode === 'L3') {
@@ -567,37 +718,35 @@ export class FlowTable {
     if (compareRange(d, src, d, src + len, len) === 0 && e.transportProtocol !== '' && seg.transport !== 0) {
       return seg.srcPort === e.transportA
     }
-    return compareRange(d, src, e.aIp, 0, len) === 0
+    if (i32(d, src) !== e.aIp0) return false
+    return len === 4 || (i32(d, src + 4) === e.aIp1 && i32(d, src + 8) === e.aIp2 && i32(d, src + 12) === e.aIp3)
   }
 
   #touch (e: FlowEntry): void {
-    if (this.#head === e) return
-    // unlink
-    const p = e.lruPrev; const n = e.lruNext
-    if (p !== undefined) p.lruNext = n
-    if (n !== undefined) n.lruPrev = p
-    if (this.#tail === e) this.#tail = p
+    const slot = e.slot
+    if (this.#head === slot) return
+    const prev = this.#prev; const next = this.#next
+    // unlink (not the head, so it has a previous flow)
+    const p = prev[slot] as number; const n = next[slot] as number
+    next[p] = n
+    if (n >= 0) prev[n] = p; else this.#tail = p
     // push front
-    e.lruPrev = undefined
-    e.lruNext = this.#head
-    if (this.#head !== undefined) this.#head.lruPrev = e
-    this.#head = e
+    prev[slot] = -1
+    next[slot] = this.#head
+    prev[this.#head] = slot
+    this.#head = slot
   }
 
   #remove (e: FlowEntry): void {
     e.alive = false
-    const p = e.lruPrev; const n = e.lruNext
-    if (p !== undefined) p.lruNext = n; else this.#head = n
-    if (n !== undefined) n.lruPrev = p; else this.#tail = p
-    e.lruPrev = e.lruNext = undefined
-    let b = this.#buckets.get(e.hash)
-    if (b === e) {
-      if (e.bucketNext === undefined) this.#buckets.delete(e.hash); else this.#buckets.set(e.hash, e.bucketNext)
-    } else {
-      while (b !== undefined && b.bucketNext !== e) b = b.bucketNext
-      if (b !== undefined) b.bucketNext = e.bucketNext
-    }
-    e.bucketNext = undefined
+    const slot = e.slot
+    const prev = this.#prev; const next = this.#next
+    const p = prev[slot] as number; const n = next[slot] as number
+    if (p >= 0) next[p] = n; else this.#head = n
+    if (n >= 0) prev[n] = p; else this.#tail = p
+    this.#indexRemove(slot, e.hash)
+    this.#entries[slot] = undefined
+    this.#freeSlots.push(slot)
     this.#size--
   }
 
@@ -605,10 +754,11 @@ export class FlowTable {
 
   #expire (now: number): void {
     const out: Flow[] = []
-    for (let e = this.#tail; e !== undefined;) {
-      const prev = e.lruPrev
-      if (now - e.last >= this.expireMs) {
-        if (e.updated) this.#updateMetric(e, this.#lastUpdate, e.last)
+    for (let e = this.#entryAt(this.#tail); e !== undefined;) {
+      const prev = this.#entryAt(this.#prev[e.slot] as number)
+      const last = this.#epoch + e.last0
+      if (now - last >= this.expireMs) {
+        if (e.updated) this.#updateMetric(e, this.#lastUpdate, last)
         if (e.finishType === FinishType.NOT_FINISHED) e.finishType = FinishType.TIMEOUT
         out.push(this.#toFlow(e))
         this.#remove(e)
@@ -622,13 +772,13 @@ export class FlowTable {
   #update (from: number, now: number): void {
     const updated: Flow[] = []
     const finals: Flow[] = []
-    for (let e = this.#tail; e !== undefined;) {
-      const prev = e.lruPrev
+    for (let e = this.#entryAt(this.#tail); e !== undefined;) {
+      const prev = this.#entryAt(this.#prev[e.slot] as number)
       const appTimeout = this.#appTimeoutMs.get(e.application) ?? 0
       if (e.updated) {
         this.#updateMetric(e, from, now)
         updated.push(this.#toFlow(e))
-      } else if (appTimeout > 0 && now - e.last > appTimeout) {
+      } else if (appTimeout > 0 && now - (this.#epoch + e.last0) > appTimeout) {
         if (e.finishType === FinishType.NOT_FINISHED) e.finishType = FinishType.TIMEOUT
         finals.push(this.#toFlow(e))
         this.#remove(e)
@@ -644,7 +794,7 @@ export class FlowTable {
       }
       e.updated = false
       e.lastAbPackets = e.abPackets; e.lastAbBytes = e.abBytes; e.lastBaPackets = e.baPackets; e.lastBaBytes = e.baBytes
-      if (e.finishType !== FinishType.NOT_FINISHED && now - e.last >= this.holdMs) {
+      if (e.finishType !== FinishType.NOT_FINISHED && now - (this.#epoch + e.last0) >= this.holdMs) {
         finals.push(this.#toFlow(e))
         this.#remove(e)
       }
@@ -656,7 +806,7 @@ export class FlowTable {
 
   /** LastUpdateMetric = Metric minus its value at the previous tick, over [start, last]. */
   #updateMetric (e: FlowEntry, start: number, last: number): void {
-    if (e.lum === undefined) start = e.start
+    if (e.lum === undefined) start = this.#epoch + e.start0
     e.lum = {
       ABPackets: e.abPackets - e.lastAbPackets,
       ABBytes: e.abBytes - e.lastAbBytes,
@@ -668,58 +818,76 @@ export class FlowTable {
     if (e.rtt !== 0) e.lum.RTT = e.rtt
   }
 
+  /** The flow as emitted, with its fields in Skydive's JSON order. */
   #toFlow (e: FlowEntry): Flow {
-    const f: Flow = {
-      UUID: e.uuid,
-      LayersPath: e.layersPath,
-      Application: e.application,
-      Metric: { ABPackets: e.abPackets, ABBytes: e.abBytes, BAPackets: e.baPackets, BABytes: e.baBytes, Start: e.start, Last: e.last },
-      Start: e.start,
-      Last: e.last,
-      TrackingID: e.trackingId,
-      L3TrackingID: e.l3TrackingId,
-      ParentUUID: e.parentUUID,
-      RawPacketsCaptured: 0,
-      SamplingRate: this.samplingRate
+    const f: Partial<Flow> = { UUID: e.uuid, LayersPath: e.layersPath, Application: e.application }
+    if (e.hasLink) f.Link = { Protocol: 'ETHERNET', A: macText(e.aMacHi, e.aMacLo), B: macText(e.bMacHi, e.bMacLo), ID: e.linkId }
+    if (e.networkProtocol !== '') {
+      f.Network = { Protocol: e.networkProtocol, A: this.#ipText(e.aIp0, e.aIp1, e.aIp2, e.aIp3, e.aIpLen), B: this.#ipText(e.bIp0, e.bIp1, e.bIp2, e.bIp3, e.aIpLen), ID: e.networkId }
     }
-    if (e.rtt !== 0) f.Metric.RTT = e.rtt
-    if (e.hasLink) f.Link = { Protocol: 'ETHERNET', A: e.linkA, B: e.linkB, ID: e.linkId }
-    if (e.networkProtocol !== '') f.Network = { Protocol: e.networkProtocol, A: e.networkA, B: e.networkB, ID: e.networkId }
     if (e.transportProtocol !== '') f.Transport = { Protocol: e.transportProtocol, A: e.transportA, B: e.transportB, ID: 0 }
     if (e.icmpType !== '') {
-      f.ICMP = { Type: e.icmpType }
-      if (e.icmpCode !== 0) f.ICMP.Code = e.icmpCode
-      if (e.icmpId !== 0) f.ICMP.ID = e.icmpId
+      const icmp: ICMPLayer = { Type: e.icmpType }
+      if (e.icmpCode !== 0) icmp.Code = e.icmpCode
+      if (e.icmpId !== 0) icmp.ID = e.icmpId
+      f.ICMP = icmp
     }
     if (e.lum !== undefined) f.LastUpdateMetric = { ...e.lum }
+    const start = this.#epoch + e.start0
+    const last = this.#epoch + e.last0
+    const metric: FlowMetric = { ABPackets: e.abPackets, ABBytes: e.abBytes, BAPackets: e.baPackets, BABytes: e.baBytes, Start: start, Last: last }
+    if (e.rtt !== 0) metric.RTT = e.rtt
+    f.Metric = metric
     if (e.tcp !== undefined) {
       const t: TCPMetric = { ...e.tcp }
       if (t.ABSynTTL === 0) delete t.ABSynTTL
       if (t.BASynTTL === 0) delete t.BASynTTL
       f.TCPMetric = t
     }
+    f.Start = start
+    f.Last = last
+    f.TrackingID = e.trackingId
+    f.L3TrackingID = e.l3TrackingId
+    f.ParentUUID = e.parentUUID
     if (this.nodeTID !== '') f.NodeTID = this.nodeTID
     if (this.captureID !== '') f.CaptureID = this.captureID
+    f.RawPacketsCaptured = 0
     if (e.finishType !== FinishType.NOT_FINISHED) f.FinishType = e.finishType
-    if (e.communityId !== undefined) f.CommunityID = e.communityId
-    return orderFlowFields(f)
+    if (e.cidProto >= 0) f.CommunityID = this.#communityId(e)
+    f.SamplingRate = this.samplingRate
+    return f as Flow
+  }
+
+  #ipText (w0: number, w1: number, w2: number, w3: number, len: number): string {
+    const b = this.#addrA
+    putI32(b, 0, w0)
+    if (len === 4) return formatIPv4(b, 0)
+    putI32(b, 4, w1); putI32(b, 8, w2); putI32(b, 12, w3)
+    return formatIPv6(b, 0)
+  }
+
+  #communityId (e: FlowEntry): string {
+    const v4 = e.aIpLen === 4
+    const a = v4 ? this.#addrA4 : this.#addrA
+    const b = v4 ? this.#addrB4 : this.#addrB
+    putI32(a, 0, e.aIp0); putI32(b, 0, e.bIp0)
+    if (!v4) {
+      putI32(a, 4, e.aIp1); putI32(a, 8, e.aIp2); putI32(a, 12, e.aIp3)
+      putI32(b, 4, e.bIp1); putI32(b, 8, e.bIp2); putI32(b, 12, e.bIp3)
+    }
+    return communityId({
+      proto: e.cidProto,
+      saddr: a,
+      daddr: b,
+      sport: e.cidSport < 0 ? undefined : e.cidSport,
+      dport: e.cidDport < 0 ? undefined : e.cidDport,
+      oneWay: e.cidOneWay,
+      seed: this.#cidSeed
+    })
   }
 }
 
 // ---- helpers -----------------------------------------------------------------------------
-
-const fieldOrder: readonly (keyof Flow)[] = [
-  'UUID', 'LayersPath', 'Application', 'Link', 'Network', 'Transport', 'ICMP', 'LastUpdateMetric', 'Metric',
-  'TCPMetric', 'Start', 'Last', 'TrackingID', 'L3TrackingID', 'ParentUUID', 'NodeTID', 'CaptureID',
-  'RawPacketsCaptured', 'FinishType', 'CommunityID', 'SamplingRate'
-]
-
-/** Skydive's JSON field order, so that `JSON.stringify` output reads like Skydive's. */
-function orderFlowFields (f: Flow): Flow {
-  const o: Record<string, unknown> = {}
-  for (const k of fieldOrder) if (f[k] !== undefined) o[k] = f[k]
-  return o as unknown as Flow
-}
 
 /** Skydive's ICMPType for a decoded ICMP header (flow/icmp.go). */
 function icmpTypeOf (seg: Segment): ICMPType {
@@ -784,8 +952,30 @@ function writeU64 (k: Uint8Array, o: number, v: number): number {
   return writeU32(k, o + 4, v)
 }
 
+/** Big-endian int32 (signed, so that V8 keeps it a small integer). */
+function i32 (d: Uint8Array, i: number): number {
+  return ((d[i] as number) << 24) | ((d[i + 1] as number) << 16) | ((d[i + 2] as number) << 8) | (d[i + 3] as number)
+}
+
+function putI32 (d: Uint8Array, i: number, v: number): void {
+  d[i] = v >>> 24; d[i + 1] = (v >>> 16) & 0xff; d[i + 2] = (v >>> 8) & 0xff; d[i + 3] = v & 0xff
+}
+
 function macHi (d: Uint8Array, i: number): number {
-  return (((d[i] as number) << 24) | ((d[i + 1] as number) << 16) | ((d[i + 2] as number) << 8) | (d[i + 3] as number)) >>> 0
+  return i32(d, i)
+}
+
+const hexChars = Buffer.from('0123456789abcdef', 'latin1')
+const macOut = Buffer.from('00:00:00:00:00:00', 'latin1')
+
+/** `aa:bb:cc:dd:ee:ff` of a MAC kept as macHi/macLo, as one flat string. */
+function macText (hi: number, lo: number): string {
+  for (let i = 0; i < 6; i++) {
+    const b = i < 4 ? (hi >>> (24 - 8 * i)) & 0xff : (lo >>> (40 - 8 * i)) & 0xff
+    macOut[i * 3] = hexChars[b >>> 4] as number
+    macOut[i * 3 + 1] = hexChars[b & 15] as number
+  }
+  return macOut.toString('latin1')
 }
 
 function macLo (d: Uint8Array, i: number): number {
@@ -799,12 +989,33 @@ function hashBytes (k: Uint8Array, n: number): number {
   h ^= h >>> 16
   h = Math.imul(h, 0x85ebca6b)
   h ^= h >>> 13
-  return h >>> 0
+  return h | 0
 }
 
-/** A flat one-byte string of the key bytes (cheap to compare char by char, compact in memory). */
-function latin1 (k: Uint8Array, n: number): string {
-  return Buffer.from(k.buffer, k.byteOffset, n).toString('latin1')
+
+interface KnownLayers { ids: Uint8Array, path: string, application: string }
+const knownLayers = new Map<number, KnownLayers[]>()
+
+/** LayersPath and Application of a layer sequence seen before, without building strings again. */
+function knownLayersPath (ids: Uint8Array, count: number): KnownLayers {
+  let h = count
+  for (let i = 0; i < count; i++) h = Math.imul(h ^ (ids[i] as number), 0x01000193)
+  h |= 0
+  const seen = knownLayers.get(h)
+  if (seen !== undefined) {
+    for (const k of seen) {
+      if (k.ids.length !== count) continue
+      let i = 0
+      while (i < count && k.ids[i] === ids[i]) i++
+      if (i === count) return k
+    }
+  }
+  const lp = layersPath(ids, count)
+  const known: KnownLayers = { ids: ids.slice(0, count), path: intern(lp.path), application: intern(lp.application) }
+  if (knownLayers.size < 10000) {
+    if (seen !== undefined) seen.push(known); else knownLayers.set(h, [known])
+  }
+  return known
 }
 
 const interned = new Map<string, string>()

@@ -20,8 +20,19 @@ export function formatMac (d: Uint8Array, i: number): string {
   return `${hex[d[i] as number]}:${hex[d[i + 1] as number]}:${hex[d[i + 2] as number]}:${hex[d[i + 3] as number]}:${hex[d[i + 4] as number]}:${hex[d[i + 5] as number]}`
 }
 
+const ipv4Out = Buffer.alloc(15)
+
+/** Dotted-quad text, written into a scratch buffer: one flat string rather than a tree of pieces. */
 export function formatIPv4 (d: Uint8Array, i: number): string {
-  return `${d[i] as number}.${d[i + 1] as number}.${d[i + 2] as number}.${d[i + 3] as number}`
+  let o = 0
+  for (let k = 0; k < 4; k++) {
+    const v = d[i + k] as number
+    if (k > 0) ipv4Out[o++] = 46
+    if (v >= 100) ipv4Out[o++] = 48 + Math.floor(v / 100)
+    if (v >= 10) ipv4Out[o++] = 48 + Math.floor(v / 10) % 10
+    ipv4Out[o++] = 48 + v % 10
+  }
+  return ipv4Out.toString('latin1', 0, o)
 }
 
 /**

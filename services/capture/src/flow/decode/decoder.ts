@@ -50,23 +50,31 @@ export class PacketDecoder {
 
   /** The decoded packet, or undefined when it was skipped. `origLen` is the length on the wire. */
   decode (linkType: number, data: Buffer, origLen: number): DecodedPacket | undefined {
+    return this.decodeAt(linkType, data, 0, data.length, origLen)
+  }
+
+  /**
+   * Decodes the packet at `data[start, end)`, a record inside a larger buffer (a pcap chunk),
+   * without making a view of it; offsets in the decoded packet are offsets into `data`.
+   */
+  decodeAt (linkType: number, data: Buffer, start: number, end: number, origLen: number): DecodedPacket | undefined {
     this.stats.packets++
     const pkt = this.packet
-    const wireLen = origLen > 0 ? origLen : data.length
-    const top = pkt.begin(data, wireLen, linkType === LinkType.ETHERNET ? wireLen : 0)
+    const wireLen = origLen > 0 ? origLen : end - start
+    const top = pkt.begin(data, start, end, wireLen, linkType === LinkType.ETHERNET ? wireLen : 0)
     try {
       switch (linkType) {
-        case LinkType.ETHERNET: decodeEthernet(pkt, top, 0, data.length); break
+        case LinkType.ETHERNET: decodeEthernet(pkt, top, start, end); break
         case LinkType.RAW:
         case LinkType.RAW_DLT12:
         case LinkType.RAW_DLT14:
         case LinkType.IPV4:
-        case LinkType.IPV6: decodeRawIp(pkt, top, 0, data.length); break
-        case LinkType.LINUX_SLL: decodeLinuxSll(pkt, top, 0, data.length); break
-        case LinkType.LINUX_SLL2: decodeLinuxSll2(pkt, top, 0, data.length); break
-        case LinkType.PPP: decodePpp(pkt, top, 0, data.length); break
-        case LinkType.NULL: decodeLoopback(pkt, top, 0, data.length, false); break
-        case LinkType.LOOP: decodeLoopback(pkt, top, 0, data.length, true); break
+        case LinkType.IPV6: decodeRawIp(pkt, top, start, end); break
+        case LinkType.LINUX_SLL: decodeLinuxSll(pkt, top, start, end); break
+        case LinkType.LINUX_SLL2: decodeLinuxSll2(pkt, top, start, end); break
+        case LinkType.PPP: decodePpp(pkt, top, start, end); break
+        case LinkType.NULL: decodeLoopback(pkt, top, start, end, false); break
+        case LinkType.LOOP: decodeLoopback(pkt, top, start, end, true); break
         default: pkt.fail('unsupported-link-type')
       }
     } catch (err) {

@@ -109,8 +109,9 @@ export class Segment {
 }
 
 export class DecodedPacket {
+  /** The packet is `data[start, end)`: data may be a whole chunk of a capture file. */
   data: Buffer = Buffer.alloc(0)
-  /** Captured bytes that belong to the packet (data may be longer in some sources). */
+  start = 0
   end = 0
   origLen = 0
   segments: Segment[] = []
@@ -135,16 +136,17 @@ export class DecodedPacket {
     return this.segments[this.segmentCount - 1] as Segment
   }
 
-  /** Starts the first segment. */
-  begin (data: Buffer, origLen: number, topLength: number): Segment {
+  /** Starts the first segment, for the packet at `data[start, end)`. */
+  begin (data: Buffer, start: number, end: number, origLen: number, topLength: number): Segment {
     this.data = data
-    this.end = data.length
+    this.start = start
+    this.end = end
     this.origLen = origLen
     this.error = ''
     this.depth = 0
     this.segmentCount = 1
     const s = this.segments[0] as Segment
-    s.reset(0, topLength)
+    s.reset(start, topLength)
     return s
   }
 
