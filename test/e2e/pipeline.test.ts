@@ -30,9 +30,9 @@ test('an HTTP flow between two namespaces lands in OpenSearch with client and se
   pair.create()
   t.after(() => pair.destroy())
 
-  // A 3 MB file served slowly enough (curl --limit-rate) that the socket tables see the connection.
+  // A 6 MB file read slowly enough (curl --limit-rate, ~6 s) that the 1 s socket tables see the connection.
   const www = mkdtempSync(join(tmpdir(), 'tf-www-'))
-  writeFileSync(join(www, 'big.bin'), Buffer.alloc(3 * 1024 * 1024, 7))
+  writeFileSync(join(www, 'big.bin'), Buffer.alloc(6 * 1024 * 1024, 7))
   const server = run('ip', ['netns', 'exec', pair.nsB, 'python3', '-m', 'http.server', '--bind', pair.ipB, '--directory', www, '8000'])
   t.after(() => server.child.kill('SIGKILL'))
 
@@ -108,5 +108,5 @@ test('an HTTP flow between two namespaces lands in OpenSearch with client and se
   // The API answers Skydive's flow queries from the same OpenSearch documents.
   const viaApi = await gremlin(`G.Flows().Has('CaptureID', '${capture.UUID}', 'Transport', 8000)`) as Array<{ UUID: string, AEnrich: { ProcessName: string }, BEnrich: { ProcessName: string } }>
   assert.deepEqual(viaApi.map((f) => [f.UUID, f.AEnrich.ProcessName, f.BEnrich.ProcessName]), [[doc.flow.id, 'curl', 'python3']])
-  assert.ok(doc.skydive.Metric.BABytes > 3 * 1024 * 1024, `the 3 MB response is in the counts: ${doc.skydive.Metric.BABytes} bytes`)
+  assert.ok(doc.skydive.Metric.BABytes > 6 * 1024 * 1024, `the 6 MB response is in the counts: ${doc.skydive.Metric.BABytes} bytes`)
 })
