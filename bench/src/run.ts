@@ -4,6 +4,7 @@ import { liveCaptureBackends } from '../capture/live.bench.ts'
 import { enricherThroughput } from '../enricher/enricher.bench.ts'
 import { graphBuilderThroughput } from '../graph-builder/graph-builder.bench.ts'
 import { producerVsPerfTool } from '../kafka/producer.bench.ts'
+import { topologyBench } from '../topology/topology.bench.ts'
 import { flowTableMemory } from '../pcap/flow-memory.bench.ts'
 import { pcapVsTcpdump } from '../pcap/pcap-vs-tcpdump.bench.ts'
 import { formatTable, type Comparison } from './report.ts'
@@ -17,7 +18,8 @@ const scenarios: Record<string, () => Comparison[] | Promise<Comparison[]>> = {
   capture: liveCaptureBackends,
   api: apiBenchmarks,
   enricher: enricherThroughput,
-  'graph-builder': graphBuilderThroughput
+  'graph-builder': graphBuilderThroughput,
+  topology: topologyBench
 }
 
 const wanted = process.argv.slice(2)
