@@ -16,6 +16,8 @@ export interface LoadResult {
   ok: number
   failed: number
   seconds: number
+  /** bytes of the 200 answers' bodies, so that a comparison can check both sides sent the same */
+  bytes: number
   /** ms per request, in completion order */
   latencies: number[]
   /** first non-200 answer, to explain a failure */
@@ -28,18 +30,26 @@ export interface LoadResult {
  */
 async function generate (job: LoadJob): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: job.connections })
-  const result: LoadResult = { ok: 0, failed: 0, seconds: 0, latencies: [] }
+  const result: LoadResult = { ok: 0, failed: 0, seconds: 0, bytes: 0, latencies: [] }
   const once = async (body: string): Promise<void> => await new Promise((resolve) => {
     const headers = { 'content-type': 'application/json', accept: 'application/json', 'content-length': String(Buffer.byteLength(body)) }
     const t0 = performance.now()
     const req = request(job.url, { method: 'POST', agent, headers }, (res) => {
       let text = ''
-      res.setEncoding('utf8')
-      res.on('data', (d: string) => { if (res.statusCode !== 200 && text.length < 300) text += d })
+      let bytes = 0
+      res.on('data', (d: Buffer) => {
+        bytes += d.length
+        if (res.statusCode !== 200 && text.length < 300) text += d.toString('utf8')
+      })
       res.on('end', () => {
         result.latencies.push(performance.now() - t0)
-        if (res.statusCode === 200) result.ok++
-        else { result.failed++; result.firstError ??= `${res.statusCode ?? 0} ${text}` }
+        if (res.statusCode === 200) {
+          result.ok++
+          result.bytes += bytes
+        } else {
+          result.failed++
+          result.firstError ??= `${res.statusCode ?? 0} ${text}`
+        }
         resolve()
       })
     })

@@ -1,5 +1,5 @@
 import { TopoflowError } from '@topoflow/core'
-import type { Query, Step } from './ast.ts'
+import type { Param, Query, Step } from './ast.ts'
 import { evalError, positionOf } from './errors.ts'
 import {
   captureNodes, dedupFlowsStep, filterFlows, filterSockets, flowEndpoints, flowMetrics, flowNodes, flowSockets,
@@ -12,7 +12,7 @@ import {
 import { canonicalJson, getPath, isRecord, notFound, toInteger } from './fields.ts'
 import { evalFilter, paramsToFilter } from './filter.ts'
 import { flowKeys } from './flows.ts'
-import { elementField, elementJson, elementKeys } from './graph.ts'
+import { elementField, elementJson, elementJsonText, elementKeys } from './graph.ts'
 import type { GraphEdge, GraphElement, GraphNode } from './graph.ts'
 import { addMetrics, aggregateMetrics, defaultAggregateSliceMs, metricLast, metricStart, sumMetrics } from './metrics.ts'
 import type { Metric } from './metrics.ts'
@@ -57,6 +57,25 @@ function dedupElements<T extends GraphElement> (items: T[], keys: string[]): T[]
     out.push(el)
   }
   return out
+}
+
+/**
+ * The nodes an AND filter of `Has`-style params can keep: those the snapshot's index gives for the
+ * most selective `key, 'string'` pair, or every node when it has no index on any. The filter itself
+ * still runs on them, so predicates, other pairs and bad params behave exactly as without an index.
+ */
+function candidateNodes (run: Run, params: Param[]): readonly GraphNode[] {
+  let best: readonly GraphNode[] | undefined
+  if (params.length % 2 === 0) {
+    for (let i = 0; i < params.length; i += 2) {
+      const key = params[i]
+      const value = params[i + 1]
+      if (typeof key !== 'string' || typeof value !== 'string') continue
+      const hits = run.snapshot.nodesWithValue?.(key, value)
+      if (hits !== undefined && (best === undefined || hits.length < best.length)) best = hits
+    }
+  }
+  return best ?? run.snapshot.nodes()
 }
 
 function filterElements<T extends GraphElement> (run: Run, items: T[], step: Step): T[] {
@@ -228,7 +247,9 @@ async function applyStep (run: Run, value: Value, steps: Step[], index: number):
             return done({ kind: 'nodes', items: [node] })
           }
           const filter = optionalFilter(p)
-          const nodes = run.snapshot.nodes()
+          // the filter that will run on these nodes: V's own, or that of a Has right after it
+          const next = steps[index + 1]
+          const nodes = candidateNodes(run, filter !== undefined ? p : next?.name === 'Has' ? next.params : [])
           return done({ kind: 'nodes', items: filter === undefined ? [...nodes] : nodes.filter((n) => matches(n, filter)) })
         }
         case 'E': {
@@ -386,9 +407,12 @@ async function applyStep (run: Run, value: Value, steps: Step[], index: number):
   throw invalid(run, step, value)
 }
 
+function byCreation<T extends GraphElement> (items: readonly T[]): T[] {
+  return [...items].sort((a, b) => a.CreatedAt - b.CreatedAt)
+}
+
 /** Sorted by CreatedAt, as Skydive writes a graph. */
 function graphJson (nodes: readonly GraphNode[], edges: readonly GraphEdge[]): unknown[] {
-  const byCreation = <T extends GraphElement>(items: readonly T[]): T[] => [...items].sort((a, b) => a.CreatedAt - b.CreatedAt)
   return [{ Nodes: byCreation(nodes).map(elementJson), Edges: byCreation(edges).map(elementJson) }]
 }
 
@@ -410,8 +434,39 @@ function toJson (run: Run, value: Value): unknown {
   }
 }
 
-/** Evaluates a parsed query; see `runGremlin`. */
-export async function evaluateGremlin (query: Query, deps: GremlinDeps): Promise<unknown> {
+/** JSON text of a list of elements, from each element's cached text. */
+function elementsText (items: readonly GraphElement[]): string {
+  return `[${items.map(elementJsonText).join(',')}]`
+}
+
+function graphText (nodes: readonly GraphNode[], edges: readonly GraphEdge[]): string {
+  return `[{"Nodes":${elementsText(byCreation(nodes))},"Edges":${elementsText(byCreation(edges))}}]`
+}
+
+/** `JSON.stringify(toJson(run, value))`, the same bytes, with elements serialized once per revision. */
+function toJsonText (run: Run, value: Value): string {
+  switch (value.kind) {
+    case 'graph': return graphText(run.snapshot.nodes(), run.snapshot.edges())
+    case 'subgraph': return graphText(value.nodes, value.edges)
+    case 'nodes': case 'edges': return elementsText(value.items)
+    case 'paths': return `[${value.items.map(elementsText).join(',')}]`
+    default: return JSON.stringify(toJson(run, value))
+  }
+}
+
+/** Items of the result array, as `limits.maxResultItems` counts them. */
+function resultLength (value: Value): number | undefined {
+  switch (value.kind) {
+    case 'graph': case 'subgraph': return 1
+    case 'nodes': case 'edges': case 'paths': case 'flows': case 'values': return value.items.length
+    case 'metrics': case 'sockets': case 'nexthops': return Math.min(value.byId.size, 1)
+    case 'groups': return Math.min(value.byKey.size, 1)
+    case 'scalar': return Array.isArray(value.value) ? value.value.length : undefined
+  }
+}
+
+/** Runs every step of a parsed query and checks the size of the result. */
+async function evaluateValue (query: Query, deps: GremlinDeps): Promise<{ run: Run, value: Value }> {
   const now = deps.now()
   const time = query.time === undefined ? undefined : resolveTimeSpec(query.time, now)
   const snapshot = await deps.graph.at(time)
@@ -423,12 +478,27 @@ export async function evaluateGremlin (query: Query, deps: GremlinDeps): Promise
     value = next
     i += consumed
   }
-  const json = toJson(run, value)
   const max = deps.limits?.maxResultItems
-  if (max !== undefined && Array.isArray(json) && json.length > max) {
-    throw evalError(`The result has ${json.length} items, more than the limit of ${max}; narrow the query (Has, Limit)`, { limit: max })
+  const length = resultLength(value)
+  if (max !== undefined && length !== undefined && length > max) {
+    throw evalError(`The result has ${length} items, more than the limit of ${max}; narrow the query (Has, Limit)`, { limit: max })
   }
-  return json
+  return { run, value }
+}
+
+/** Evaluates a parsed query; see `runGremlin`. */
+export async function evaluateGremlin (query: Query, deps: GremlinDeps): Promise<unknown> {
+  const { run, value } = await evaluateValue(query, deps)
+  return toJson(run, value)
+}
+
+/**
+ * Evaluates a parsed query to the JSON text of its result: exactly `JSON.stringify` of what
+ * `evaluateGremlin` returns, but nodes and edges are serialized once per revision and reused.
+ */
+export async function evaluateGremlinText (query: Query, deps: GremlinDeps): Promise<string> {
+  const { run, value } = await evaluateValue(query, deps)
+  return toJsonText(run, value)
 }
 
 /**

@@ -41,6 +41,12 @@ export interface GraphSnapshot {
   edge(id: string): GraphEdge | undefined
   /** Edges where the node is parent or child. */
   nodeEdges(nodeId: string): readonly GraphEdge[]
+  /**
+   * Nodes for which the term filter `key == value` (a string, matched as `Has` does) may hold, in
+   * `nodes()` order; undefined when the store keeps no index on `key`. Lets `V().Has(...)` skip the
+   * scan of every node. Callers still apply the filter.
+   */
+  nodesWithValue?(key: string, value: string): readonly GraphNode[] | undefined
 }
 
 /** Something that can hand out the graph at a time: the live in-memory graph, OpenSearch history. */
@@ -101,6 +107,22 @@ export function elementJson (el: GraphElement): Record<string, unknown> {
     json.Child = el.Child
   }
   return json
+}
+
+/**
+ * `JSON.stringify(elementJson(el))` per element object. Elements are never changed in place (an
+ * update makes a new object), so the text stays right for as long as the object lives.
+ */
+const elementTexts = new WeakMap<GraphElement, string>()
+
+/** `elementJson` as JSON text, serialized once per element object. */
+export function elementJsonText (el: GraphElement): string {
+  let text = elementTexts.get(el)
+  if (text === undefined) {
+    text = JSON.stringify(elementJson(el))
+    elementTexts.set(el, text)
+  }
+  return text
 }
 
 /** Keeps, per ID, the latest revision (range snapshots hold several). */
@@ -170,7 +192,15 @@ export interface MemoryGraphOptions {
   historyWindowMs?: number
   /** Upper bound on kept past revisions, whatever their age. Default 1,000,000. */
   maxHistoryRevisions?: number
+  /**
+   * Node fields indexed by their string values, for `V().Has(key, 'value')` on the live graph: any
+   * key `Has` takes (`Type`, `Metadata.Name`, `@Host`...). Default `defaultIndexedKeys`.
+   */
+  indexedKeys?: readonly string[]
 }
+
+/** The keys Skydive's clients and our UI filter nodes on most. */
+export const defaultIndexedKeys: readonly string[] = ['Type', 'Name', 'TID', 'MAC', '@Host']
 
 /** One revision of an element and the time span it was the current one: `[from, to)`. */
 interface Revision<T> {
@@ -200,9 +230,35 @@ function aliveIn (rev: Revision<GraphElement>, from: number, to: number): boolea
   return rev.from <= to && (rev.to === undefined || rev.to > from)
 }
 
+/** IDs of the nodes holding one value of an indexed key; kept in graph order, re-sorted lazily. */
+interface IndexBucket {
+  ids: Set<string>
+  /** highest insertion rank in `ids`: a lower one appended breaks the order */
+  maxRank: number
+  sorted: boolean
+}
+
+/** Strings a term filter on this value can match: the value itself, or any string nested in arrays. */
+function termStrings (value: unknown, out: string[] = []): string[] {
+  if (typeof value === 'string') out.push(value)
+  else if (Array.isArray(value)) for (const v of value) termStrings(v, out)
+  return out
+}
+
+function sameStrings (a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((s, i) => s === b[i])
+}
+
+/** `Metadata.Type` and `Type` read the same field of a node. */
+function indexKey (key: string): string {
+  return key.startsWith('Metadata.') ? key.slice(9) : key
+}
+
 /**
  * The graph in memory: the live replica of the API and the all-in-one store. Keeps past revisions
- * for a bounded window, so that `G.At(...)` works without OpenSearch.
+ * for a bounded window, so that `G.At(...)` works without OpenSearch. The elements it hands out are
+ * shared (by snapshots, history, its index and the JSON text cache) and must not be changed in
+ * place: change them through `updateNode`/`updateEdge`.
  */
 export class MemoryGraph implements GraphSource {
   private readonly now: () => number
@@ -215,11 +271,20 @@ export class MemoryGraph implements GraphSource {
   private readonly edgeHistory = new Map<string, Array<Revision<GraphElement>>>()
   private closed: ClosedRevision[] = []
   private closedHead = 0
+  /** indexed key → string value → nodes holding it */
+  private readonly index = new Map<string, Map<string, IndexBucket>>()
+  /** insertion rank of each live node: the order of `nodesById`, which index answers follow */
+  private readonly rank = new Map<string, number>()
+  private nextRank = 0
+  /** `nodes()`/`edges()` of the live graph, shared by reads until the next change; never mutated */
+  private nodeList: GraphNode[] | undefined
+  private edgeList: GraphEdge[] | undefined
 
   constructor (options: MemoryGraphOptions = {}) {
     this.now = options.now ?? Date.now
     this.historyWindowMs = Math.max(0, options.historyWindowMs ?? 3_600_000)
     this.maxHistoryRevisions = Math.max(0, options.maxHistoryRevisions ?? 1_000_000)
+    for (const key of options.indexedKeys ?? defaultIndexedKeys) this.index.set(indexKey(key), new Map())
   }
 
   get historySupported (): boolean {
@@ -256,6 +321,9 @@ export class MemoryGraph implements GraphSource {
       Revision: input.Revision ?? 1
     }
     this.nodesById.set(id, node)
+    this.rank.set(id, this.nextRank++)
+    this.nodeList = undefined
+    for (const key of this.index.keys()) this.indexValues(key, id, termStrings(elementField(node, key)))
     this.open(this.nodeHistory, node, node.UpdatedAt)
     return node
   }
@@ -275,6 +343,15 @@ export class MemoryGraph implements GraphSource {
       Revision: input.Revision ?? prev.Revision + 1
     }
     this.nodesById.set(id, node)
+    this.nodeList = undefined
+    for (const key of this.index.keys()) {
+      const before = termStrings(elementField(prev, key))
+      const after = termStrings(elementField(node, key))
+      // an unchanged value keeps its place in the bucket
+      if (sameStrings(before, after)) continue
+      this.unindexValues(key, id, before)
+      this.indexValues(key, id, after)
+    }
     this.replace(this.nodeHistory, node, node.UpdatedAt)
     return node
   }
@@ -290,6 +367,9 @@ export class MemoryGraph implements GraphSource {
     for (const edgeId of [...(this.adjacency.get(id) ?? [])]) this.deleteEdge(edgeId, at)
     this.nodesById.delete(id)
     this.adjacency.delete(id)
+    this.nodeList = undefined
+    for (const key of this.index.keys()) this.unindexValues(key, id, termStrings(elementField(node, key)))
+    this.rank.delete(id)
     this.close(this.nodeHistory, id, at)
     return true
   }
@@ -313,6 +393,7 @@ export class MemoryGraph implements GraphSource {
       Child: input.Child
     }
     this.edgesById.set(id, edge)
+    this.edgeList = undefined
     this.link(edge)
     this.open(this.edgeHistory, edge, edge.UpdatedAt)
     return edge
@@ -335,6 +416,7 @@ export class MemoryGraph implements GraphSource {
     }
     this.unlink(prev)
     this.edgesById.set(id, edge)
+    this.edgeList = undefined
     this.link(edge)
     this.replace(this.edgeHistory, edge, edge.UpdatedAt)
     return edge
@@ -349,6 +431,7 @@ export class MemoryGraph implements GraphSource {
     if (edge === undefined) return false
     this.unlink(edge)
     this.edgesById.delete(id)
+    this.edgeList = undefined
     this.close(this.edgeHistory, id, at)
     return true
   }
@@ -387,10 +470,57 @@ export class MemoryGraph implements GraphSource {
     return this.snapshot(time)
   }
 
+  /**
+   * Live nodes whose `key` holds `value` (see `GraphSnapshot.nodesWithValue`), in graph order;
+   * undefined when `key` is not indexed.
+   */
+  nodesWithValue (key: string, value: string): readonly GraphNode[] | undefined {
+    const values = this.index.get(indexKey(key))
+    if (values === undefined) return undefined
+    const bucket = values.get(value)
+    if (bucket === undefined) return []
+    if (!bucket.sorted) {
+      bucket.ids = new Set([...bucket.ids].sort((a, b) => (this.rank.get(a) ?? 0) - (this.rank.get(b) ?? 0)))
+      bucket.sorted = true
+    }
+    const out: GraphNode[] = []
+    for (const id of bucket.ids) {
+      const node = this.nodesById.get(id)
+      if (node !== undefined) out.push(node)
+    }
+    return out
+  }
+
+  private indexValues (key: string, id: string, strings: string[]): void {
+    const values = this.index.get(key)
+    if (values === undefined) return
+    const rank = this.rank.get(id) ?? 0
+    for (const value of strings) {
+      let bucket = values.get(value)
+      if (bucket === undefined) values.set(value, bucket = { ids: new Set(), maxRank: -1, sorted: true })
+      if (bucket.ids.has(id)) continue
+      bucket.ids.add(id)
+      if (rank < bucket.maxRank) bucket.sorted = false
+      else bucket.maxRank = rank
+    }
+  }
+
+  private unindexValues (key: string, id: string, strings: string[]): void {
+    const values = this.index.get(key)
+    if (values === undefined) return
+    for (const value of strings) {
+      const bucket = values.get(value)
+      if (bucket === undefined) continue
+      bucket.ids.delete(id)
+      if (bucket.ids.size === 0) values.delete(value)
+    }
+  }
+
   private liveSnapshot (): GraphSnapshot {
     return {
-      nodes: () => [...this.nodesById.values()],
-      edges: () => [...this.edgesById.values()],
+      nodes: () => (this.nodeList ??= [...this.nodesById.values()]),
+      edges: () => (this.edgeList ??= [...this.edgesById.values()]),
+      nodesWithValue: (key, value) => this.nodesWithValue(key, value),
       node: (id) => this.nodesById.get(id),
       edge: (id) => this.edgesById.get(id),
       nodeEdges: (id) => {

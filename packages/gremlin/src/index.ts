@@ -3,12 +3,13 @@ export type { Token, TokenKind } from './lexer.ts'
 export { parseGremlin, metricsKeys } from './parser.ts'
 export { stepNames, isPredicate, isLiteral } from './ast.ts'
 export type { Query, Step, StepName, Param, Predicate, Literal, MatchValue, MetadataParam, KeywordParam } from './ast.ts'
-export { runGremlin, evaluateGremlin } from './eval.ts'
+export { runGremlin, evaluateGremlin, evaluateGremlinText } from './eval.ts'
 export type { GremlinDeps, GremlinLimits } from './eval.ts'
 export { syntaxError, evalError, positionOf } from './errors.ts'
 export type { QueryPosition } from './errors.ts'
 export {
-  MemoryGraph, createSnapshot, elementField, elementJson, elementKeys, elementReader, historyNotSupported, isEdge
+  MemoryGraph, createSnapshot, defaultIndexedKeys, elementField, elementJson, elementJsonText, elementKeys, elementReader,
+  historyNotSupported, isEdge
 } from './graph.ts'
 export type {
   GraphNode, GraphEdge, GraphElement, GraphSnapshot, GraphSource, Metadata, NodeInput, EdgeInput, MemoryGraphOptions

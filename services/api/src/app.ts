@@ -11,7 +11,7 @@ import { AlertEngine } from './alerts/engine.ts'
 import { createAuthenticator, requestToken } from './auth.ts'
 import { defaultLimits, type ApiContext, type ApiLimits } from './context.ts'
 import { LiveGraph } from './graph/live-graph.ts'
-import { runQuery } from './graph/query.ts'
+import { runQuery, runQueryText } from './graph/query.ts'
 import { TopologyWriter } from './graph/topology-writer.ts'
 import { errorHandler, sendText } from './http/errors.ts'
 import { apiMetrics } from './metrics.ts'
@@ -125,6 +125,7 @@ export async function buildApp (opts: BuildAppOptions): Promise<ApiApp> {
     ...(opts.flows === undefined ? {} : { flows: opts.flows })
   }
   const query = async (gremlin: string): Promise<unknown> => await runQuery(gremlin, queryDeps)
+  const queryText = async (gremlin: string): Promise<string> => await runQueryText(gremlin, queryDeps)
   const alerts = new AlertEngine({
     resources,
     live,
@@ -154,6 +155,7 @@ export async function buildApp (opts: BuildAppOptions): Promise<ApiApp> {
     hub,
     metrics,
     query,
+    queryText,
     ready: () => ready,
     version: apiVersion,
     ...(opts.flows === undefined ? {} : { flows: opts.flows })

@@ -50,6 +50,8 @@ export interface ApiContext {
   metrics: ApiMetrics
   /** Gremlin with the API's sources and time limit */
   query: (gremlin: string) => Promise<unknown>
+  /** `query` answered as JSON text, the same bytes as `JSON.stringify` of its result, made faster */
+  queryText: (gremlin: string) => Promise<string>
   /** true once the replicas have been loaded */
   ready: () => boolean
   version: string

@@ -22,9 +22,13 @@ export const MAC = {
  *        └─ ns2 ── ns2-eth0 (veth 10.0.0.2/24)    ═ layer2, ─ ownership
  * host2 ── h2-eth0 (device 172.16.0.20/16)
  */
-export function buildGraph (options: { historyWindowMs?: number } = {}): MemoryGraph {
+export function buildGraph (options: { historyWindowMs?: number, indexedKeys?: readonly string[] } = {}): MemoryGraph {
   let clock = T0
-  const graph = new MemoryGraph({ now: () => clock, historyWindowMs: options.historyWindowMs ?? 7_200_000 })
+  const graph = new MemoryGraph({
+    now: () => clock,
+    historyWindowMs: options.historyWindowMs ?? 7_200_000,
+    ...(options.indexedKeys === undefined ? {} : { indexedKeys: options.indexedKeys })
+  })
   const at = (i: number): number => T0 + i * 1000
   const node = (i: number, ID: string, Host: string, Metadata: Record<string, unknown>): void => {
     clock = at(i)

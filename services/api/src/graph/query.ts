@@ -1,5 +1,5 @@
 import { TopoflowError } from '@topoflow/core'
-import { evaluateGremlin, parseGremlin, syntaxError, type FlowSource, type GraphEdge, type GraphNode, type GraphSource, type GremlinDeps, type Query } from '@topoflow/gremlin'
+import { evaluateGremlin, evaluateGremlinText, parseGremlin, syntaxError, type FlowSource, type GraphEdge, type GraphNode, type GraphSource, type GremlinDeps, type Query } from '@topoflow/gremlin'
 
 export interface QueryDeps {
   graph: GraphSource
@@ -17,6 +17,15 @@ export interface QueryDeps {
 
 /** Runs a Gremlin query with the API's sources and limits. Errors are TopoflowErrors. */
 export async function runQuery (query: string, deps: QueryDeps): Promise<unknown> {
+  return await runLimited(query, deps, evaluateGremlin)
+}
+
+/** `runQuery`, answered as the JSON text of the result (the same bytes as `JSON.stringify`). */
+export async function runQueryText (query: string, deps: QueryDeps): Promise<string> {
+  return await runLimited(query, deps, evaluateGremlinText)
+}
+
+async function runLimited<T> (query: string, deps: QueryDeps, evaluator: (parsed: Query, opts: GremlinDeps) => Promise<T>): Promise<T> {
   const opts: GremlinDeps = { graph: deps.graph, now: deps.now, limits: { timeoutMs: deps.timeoutMs, maxResultItems: deps.maxResultItems } }
   if (deps.flows !== undefined) opts.flows = deps.flows
   if (deps.flowExpireMs !== undefined) opts.flowExpireMs = deps.flowExpireMs
@@ -32,15 +41,15 @@ export async function runQuery (query: string, deps: QueryDeps): Promise<unknown
     timer = setTimeout(() => reject(new TopoflowError('TOPOFLOW_ERR_TIMEOUT', `Gremlin query did not finish within ${deps.timeoutMs} ms`, { retriable: true })), deps.timeoutMs + 1000)
   })
   try {
-    return await Promise.race([evaluate(parsed, opts), backstop])
+    return await Promise.race([evaluate(parsed, opts, evaluator), backstop])
   } finally {
     clearTimeout(timer)
   }
 }
 
-async function evaluate (parsed: Query, opts: GremlinDeps): Promise<unknown> {
+async function evaluate<T> (parsed: Query, opts: GremlinDeps, evaluator: (parsed: Query, opts: GremlinDeps) => Promise<T>): Promise<T> {
   try {
-    return await evaluateGremlin(parsed, opts)
+    return await evaluator(parsed, opts)
   } catch (err) {
     if (TopoflowError.is(err)) throw err
     throw new TopoflowError('TOPOFLOW_ERR_GREMLIN_EVAL', `Gremlin evaluation failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err })

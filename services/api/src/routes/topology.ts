@@ -34,9 +34,11 @@ export function topologyRoutes (app: FastifyInstance, ctx: ApiContext): void {
   }, async (req, reply) => {
     const query = req.body?.GremlinQuery ?? ''
     if (query.trim() === '') return reply.code(204).send()
+    const dot = wantsDot(req)
     let result: unknown
     try {
-      result = await ctx.query(query)
+      // DOT needs the result itself; JSON comes as text, with elements serialized once per revision
+      result = dot ? await ctx.query(query) : await ctx.queryText(query)
       ctx.metrics.gremlinQueries.inc({ outcome: 'ok' })
     } catch (err) {
       const timeout = TopoflowError.is(err) && err.code === 'TOPOFLOW_ERR_TIMEOUT'
@@ -48,11 +50,11 @@ export function topologyRoutes (app: FastifyInstance, ctx: ApiContext): void {
       req.log.warn({ err, query }, 'Gremlin engine threw an uncoded error')
       throw new TopoflowError('TOPOFLOW_ERR_GREMLIN_EVAL', (err as Error).message ?? String(err), { cause: err })
     }
-    if (wantsDot(req)) {
+    if (dot) {
       const graph = asGraphResult(result)
       if (graph === undefined) return sendText(reply, 406, 'Only graph can be outputted as dot')
       return reply.type('text/vnd.graphviz; charset=UTF-8').send(graphToDot(graph.Nodes, graph.Edges))
     }
-    return json(reply, result)
+    return reply.type('application/json; charset=UTF-8').send(result)
   })
 }
