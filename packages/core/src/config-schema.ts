@@ -108,7 +108,8 @@ export const configSchema = obj({
   storage: ignoredSection,
   ovs: ignoredSection,
   dpdk: ignoredSection,
-  netns: ignoredSection,
+  /** Skydive's key: where named namespaces are bind-mounted; '' turns their discovery off (anonymous ones are still found through /proc). */
+  netns: obj({ run_path: { type: 'string', default: '/var/run/netns' } }),
   opencontrail: ignoredSection,
   ui: ignoredSection,
   rbac: ignoredSection

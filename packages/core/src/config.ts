@@ -37,6 +37,7 @@ export interface TopoflowConfig {
   flow: { expire: number, update: number, max_entries: number, default_layer_key_mode: 'L2' | 'L3', capture_length: number }
   enricher: { listen: string, join_wait: number, max_pending: number }
   graph_builder: { listen: string }
+  netns: { run_path: string }
   auth: Record<string, AuthBackend>
 }
 

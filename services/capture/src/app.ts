@@ -3,7 +3,7 @@ import { topics, type Resource } from '@topoflow/schemas'
 import { randomUUID } from 'node:crypto'
 import { CaptureManager, runtimeConfig } from './capture/index.ts'
 import { resolveCaptureTargets } from './capture-targets.ts'
-import { TopologyAgent, type SocketsEvent, type TopologyEvent } from './topology/index.ts'
+import { namespaceDirs, TopologyAgent, type SocketsEvent, type TopologyEvent } from './topology/index.ts'
 
 export interface CaptureAgentDeps {
   config: TopoflowConfig
@@ -45,6 +45,7 @@ export function buildCaptureAgent (deps: CaptureAgentDeps): CaptureAgent {
     hostId: config.host_id,
     logger,
     metadata: config.agent.metadata,
+    netnsDirs: namespaceDirs(config.netns.run_path),
     publish: async (event) => {
       await bus.publish(topics.topologyEvents, [topologyMessage(event)])
       captures?.graphChanged() // an interface that appears may be one a capture waits for

@@ -5,13 +5,14 @@ import { errorCode, nodeFsReader, type FsReader } from './fs-reader.ts'
 import { buildSnapshot, type NamespaceState } from './graph.ts'
 import { readHostFacts, hostMetadata } from './host.ts'
 import { interfaceNodeId } from './ids.ts'
+import { IpSessionPool } from './ip-session.ts'
 import { linkCounters } from './interfaces.ts'
 import { defaultNameMaps, parseIdNameFile, type NameMaps } from './ip-json.ts'
 import { firstMetric, refreshMetric, type MetricState } from './metrics.ts'
 import { readNamespace } from './namespace-reader.ts'
 import { defaultNetnsDirs, discoverNamespaces } from './netns.ts'
 import { execRunner, type CommandRunner } from './runner.ts'
-import { scanSockets } from './sockets.ts'
+import { SocketWatcher } from './socket-watch.ts'
 import type { Metadata, NamespaceInfo, PublishedGraph, SocketInfo, SocketsEvent, TopologyEvent } from './types.ts'
 import { deepEqual, mapLimit } from './util.ts'
 import { monitorCommand, spawnMonitor, watchNetnsDirs, watchOwnNamespace, type MonitorProcess, type Watch } from './watchers.ts'
@@ -20,10 +21,17 @@ import { monitorCommand, spawnMonitor, watchNetnsDirs, watchOwnNamespace, type M
 export interface TopologyIntervals {
   /** Quiet time after a change notification before the namespace is re-read. */
   debounce: number
-  /** Full re-read of every namespace (safety net for missed notifications) and metrics refresh. */
+  /**
+   * Metrics refresh and re-read of the namespaces no live watch covers. A namespace whose `ip monitor`
+   * (or, for the agent's own, rtnetlink subscription) runs is re-read then only if its counters moved.
+   */
   resync: number
-  /** Socket table refresh. */
+  /** Longest time a watched namespace goes without a re-read: the safety net for missed notifications. */
+  watchedResync: number
+  /** Socket table refresh (skipped while the namespaces' socket counters stand still). */
   sockets: number
+  /** Longest time between two socket scans that read every table, whatever the counters say. */
+  socketsFullScan: number
   /** Scan of /proc for anonymous namespaces (named ones are watched). */
   namespaceScan: number
   /** Delay before restarting an `ip monitor` that exited, or retrying a failed publish. */
@@ -33,7 +41,9 @@ export interface TopologyIntervals {
 export const defaultIntervals: TopologyIntervals = {
   debounce: 100,
   resync: 30_000,
+  watchedResync: 300_000,
   sockets: 5_000,
+  socketsFullScan: 60_000,
   namespaceScan: 5_000,
   retry: 1_000
 }
@@ -82,6 +92,8 @@ export interface TopologyAgentStats {
   skippedProcEntries: number
   unresolvedLinks: number
   monitors: number
+  /** Long-lived `ip -batch` processes namespaces are read through. */
+  ipSessions: number
 }
 
 /**
@@ -100,6 +112,9 @@ export class TopologyAgent {
   private readonly opts: TopologyAgentOptions
   private readonly fs: FsReader
   private readonly runner: CommandRunner
+  /** Namespace reads through one long-lived `ip` per namespace; undefined when a runner was given or nothing is watched. */
+  private readonly sessions: IpSessionPool | undefined
+  private readonly socketWatcher: SocketWatcher
 
   private started = false
   private closed = false
@@ -116,7 +131,11 @@ export class TopologyAgent {
 
   private readonly dirty = new Set<string>()
   private discoverPending = true
-  private fullPending = true
+  /** Re-read on the next cycle: every namespace, or (periodic resync) those whose watch cannot vouch for them. */
+  private resyncPending: 'none' | 'periodic' | 'all' = 'all'
+  /** Namespace key → when it was last read, and its interface counters (/proc/<pid>/net/dev) at the last periodic resync. */
+  private readonly lastRead = new Map<string, number>()
+  private readonly lastCounters = new Map<string, string>()
   private cycleTimer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
   private rerun = false
@@ -158,6 +177,16 @@ export class TopologyAgent {
     }
     this.fs = opts.fs ?? nodeFsReader
     this.runner = opts.runner ?? execRunner
+    // A session holds its namespace open until the agent closes it: only for agents that run and close.
+    this.sessions = opts.runner === undefined && opts.watchChanges !== false
+      ? new IpSessionPool({ onSpawn: pid => this.childPids.add(pid), onExit: pid => this.childPids.delete(pid) })
+      : undefined
+    this.socketWatcher = new SocketWatcher(this.fs, {
+      ...(opts.procDir === undefined ? {} : { procDir: opts.procDir }),
+      excludePids: this.childPids,
+      fullScanMs: this.intervals.socketsFullScan,
+      now: this.now
+    })
   }
 
   /** Starts watching, discovers everything and publishes the first HostSync. */
@@ -190,13 +219,14 @@ export class TopologyAgent {
     this.monitors.clear()
     await this.running
     await this.socketScan
+    this.sessions?.close()
     if (this.started) this.logger.info('Topology agent closed')
   }
 
   /** Re-reads everything now and publishes the differences; resolves once they are published. */
   async resync (): Promise<void> {
     if (!this.started || this.closed) return
-    this.fullPending = true
+    this.resyncPending = 'all'
     this.discoverPending = true
     await this.cycle()
   }
@@ -222,6 +252,7 @@ export class TopologyAgent {
       edges: this.published.edges.size,
       sockets: this.sockets?.length ?? 0,
       monitors: this.monitors.size,
+      ipSessions: this.sessions?.size ?? 0,
       ...this.counters
     }
   }
@@ -246,7 +277,7 @@ export class TopologyAgent {
     const i = this.intervals
     this.timers.push(setInterval(() => {
       this.counters.resyncs++
-      this.fullPending = true
+      if (this.resyncPending === 'none') this.resyncPending = 'periodic'
       this.discoverPending = true
       this.schedule(0)
     }, i.resync))
@@ -304,15 +335,18 @@ export class TopologyAgent {
   private async cycleOnce (): Promise<void> {
     if (this.closed) return
     const t0 = Date.now()
-    const full = this.fullPending
-    this.fullPending = false
+    const resync = this.resyncPending
+    this.resyncPending = 'none'
+    const full = resync !== 'none'
     if (this.discoverPending) {
       this.discoverPending = false
       await this.discover()
       if (this.watching) this.watchOwn()
     }
     const t1 = Date.now()
-    const keys = full ? [...this.discovered.keys()] : [...this.dirty].filter(k => this.discovered.has(k))
+    const keys = resync === 'all'
+      ? [...this.discovered.keys()]
+      : [...new Set([...this.dirty, ...(resync === 'periodic' ? await this.unvouchedNamespaces() : [])])].filter(k => this.discovered.has(k))
     this.dirty.clear()
     await this.readNamespaces(keys)
     this.updateMetrics(full)
@@ -323,7 +357,7 @@ export class TopologyAgent {
     }
     const published = await this.publishChanges()
     this.ensureMonitors()
-    this.logger.debug({ full, read: keys.length, published, discoverMs: t1 - t0, readMs: t2 - t1, totalMs: Date.now() - t0 }, 'Topology refreshed')
+    this.logger.debug({ resync, read: keys.length, published, discoverMs: t1 - t0, readMs: t2 - t1, totalMs: Date.now() - t0 }, 'Topology refreshed')
   }
 
   private async discover (): Promise<void> {
@@ -354,8 +388,11 @@ export class TopologyAgent {
   private forget (key: string): void {
     this.discovered.delete(key)
     this.states.delete(key)
+    this.lastRead.delete(key)
+    this.lastCounters.delete(key)
     this.stale = true
     this.stopMonitor(key)
+    this.sessions?.stop(key)
   }
 
   private async readNamespaces (keys: string[]): Promise<void> {
@@ -368,10 +405,15 @@ export class TopologyAgent {
     await mapLimit(keys, this.opts.concurrency ?? availableParallelism(), async (key) => {
       const ns = this.discovered.get(key)
       if (ns === undefined) return
+      const runner = this.sessions?.runnerFor(key) ?? this.runner
       for (let attempt = 0; attempt < 2; attempt++) {
         try {
-          this.states.set(key, await readNamespace(this.runner, this.fs, ns, readOpts))
-          this.stale = true
+          const previous = this.states.get(key)
+          const readAt = this.now()
+          const state = await readNamespace(runner, this.fs, ns, { ...readOpts, ...(previous === undefined ? {} : { previous }) })
+          this.states.set(key, state)
+          this.lastRead.set(key, readAt)
+          if (previous === undefined || !sameState(previous, state)) this.stale = true
           return
         } catch (err) {
           if (attempt === 0 && await this.stillThere(ns)) continue
@@ -391,6 +433,47 @@ export class TopologyAgent {
     })
   }
 
+  /**
+   * The namespaces a periodic resync must re-read. One whose change notifications have been flowing
+   * since before its last read, read less than `watchedResync` ago, and whose interface counters
+   * (/proc/<pid>/net/dev, which sums every counter the metrics keep) did not move since the last
+   * resync would read back what the agent already holds, metrics included: it is skipped.
+   */
+  private async unvouchedNamespaces (): Promise<string[]> {
+    const now = this.now()
+    const procDir = this.opts.procDir ?? '/proc'
+    const keys: string[] = []
+    for (const [key, ns] of this.discovered) {
+      const readAt = this.lastRead.get(key)
+      const pid = this.watchedBy(key, ns, readAt)
+      let counters: string | undefined
+      if (pid !== undefined) {
+        try {
+          counters = await this.fs.readFile(`${procDir}/${pid}/net/dev`)
+        } catch {
+          // the watch just ended: read the namespace
+        }
+      }
+      const before = this.lastCounters.get(key)
+      if (counters === undefined) this.lastCounters.delete(key)
+      else this.lastCounters.set(key, counters)
+      const vouched = counters !== undefined && counters === before && readAt !== undefined &&
+        now - readAt < this.intervals.watchedResync && this.states.has(key)
+      if (!vouched) keys.push(key)
+    }
+    return keys
+  }
+
+  /** A process inside the namespace whose watch has run since before `readAt`: `self` for the agent's own. */
+  private watchedBy (key: string, ns: NamespaceInfo, readAt: number | undefined): number | 'self' | undefined {
+    if (readAt === undefined) return undefined
+    if (ns.root && this.ownWatch !== undefined) return 'self'
+    const monitor = this.monitors.get(key)
+    const since = this.monitorSpawnedAt.get(key)
+    if (monitor?.pid === undefined || since === undefined || since >= readAt) return undefined
+    return monitor.pid
+  }
+
   private async stillThere (ns: NamespaceInfo): Promise<boolean> {
     try {
       return (await this.fs.stat(ns.path)).ino === ns.inode
@@ -401,6 +484,7 @@ export class TopologyAgent {
 
   private updateMetrics (refresh: boolean): void {
     const now = this.now()
+    const before = this.metrics.size
     const alive = new Set<string>()
     for (const state of this.states.values()) {
       for (const link of state.dump.links) {
@@ -409,11 +493,20 @@ export class TopologyAgent {
         const id = interfaceNodeId(this.hostId, state.ns.inode, link.ifIndex)
         alive.add(id)
         const prev = this.metrics.get(id)
-        if (prev === undefined) this.metrics.set(id, firstMetric(counters, now))
-        else if (refresh) this.metrics.set(id, refreshMetric(prev, counters, now))
+        if (prev === undefined) {
+          this.metrics.set(id, firstMetric(counters, now))
+          this.stale = true
+        } else if (refresh) {
+          const next = refreshMetric(prev, counters, now)
+          if (next !== prev) {
+            this.metrics.set(id, next)
+            this.stale = true
+          }
+        }
       }
     }
     for (const id of [...this.metrics.keys()]) if (!alive.has(id)) this.metrics.delete(id)
+    if (this.metrics.size !== before) this.stale = true
   }
 
   /** Diffs and publishes; returns the number of events sent. */
@@ -459,10 +552,7 @@ export class TopologyAgent {
     if (this.socketScan !== undefined || this.closed) return
     this.socketScan = (async () => {
       try {
-        const result = await scanSockets(this.fs, {
-          ...(this.opts.procDir === undefined ? {} : { procDir: this.opts.procDir }),
-          excludePids: this.childPids
-        })
+        const result = await this.socketWatcher.scan()
         this.counters.skippedProcEntries += result.skippedProcesses
         const changed = this.sockets === undefined || !deepEqual(this.sockets, result.sockets)
         this.sockets = result.sockets
@@ -535,4 +625,19 @@ export class TopologyAgent {
     this.monitors.delete(key)
     this.monitorSpawnedAt.delete(key)
   }
+}
+
+/** Same ip output (hence the same parsed dump) and the same sysfs facts: nothing to rebuild the graph for. */
+function sameState (a: NamespaceState, b: NamespaceState): boolean {
+  return a.dump === b.dump && sameNamespace(a.ns, b.ns) && sameMap(a.busDrivers, b.busDrivers) && sameMap(a.speeds, b.speeds)
+}
+
+function sameNamespace (a: NamespaceInfo, b: NamespaceInfo): boolean {
+  return a.key === b.key && a.path === b.path && a.name === b.name && a.device === b.device && a.named === b.named && a.root === b.root
+}
+
+function sameMap<V> (a: ReadonlyMap<number, V>, b: ReadonlyMap<number, V>): boolean {
+  if (a.size !== b.size) return false
+  for (const [k, v] of a) if (b.get(k) !== v) return false
+  return true
 }

@@ -1,4 +1,5 @@
-import { readdir, readFile, readlink, stat } from 'node:fs/promises'
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 
 /**
  * The few file system calls discovery needs, behind an interface so that /proc and /sys scans run
@@ -11,12 +12,20 @@ export interface FsReader {
   stat: (path: string) => Promise<{ ino: number, dev: number }>
 }
 
+/** /proc/<pid>/net/{tcp,udp}{,6}: the kernel walks its whole socket hash tables to print them. */
+const slowFile = /\/net\/(tcp|udp)6?$/
+
+/**
+ * Scans make thousands of small reads on /proc and /sys, each a few microseconds in the kernel: done
+ * synchronously, they cost far less than the several round trips through libuv's thread pool an
+ * asynchronous read takes. Socket tables stay asynchronous: each can take milliseconds to produce.
+ */
 export const nodeFsReader: FsReader = {
-  readFile: async path => await readFile(path, 'utf8'),
-  readlink: async path => await readlink(path),
-  readdir: async path => await readdir(path),
+  readFile: async path => slowFile.test(path) ? await readFile(path, 'utf8') : readFileSync(path, 'utf8'),
+  readlink: async path => readlinkSync(path),
+  readdir: async path => readdirSync(path),
   stat: async (path) => {
-    const s = await stat(path)
+    const s = statSync(path)
     return { ino: s.ino, dev: s.dev }
   }
 }

@@ -12,6 +12,8 @@ export interface NamespaceState {
   busDrivers: Map<number, string>
   /** ifindex → speed in Mb/s, where sysfs reports one. */
   speeds: Map<number, number>
+  /** The ip output `dump` was parsed from, to recognise an unchanged namespace cheaply. */
+  raw?: string
 }
 
 export interface BuildInput {

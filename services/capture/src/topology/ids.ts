@@ -4,8 +4,24 @@ import { createHash } from 'node:crypto'
 const namespaceOID = '6ba7b812-9dad-11d1-80b4-00c04fd430c8'
 const namespaceBytes = Buffer.from(namespaceOID.replaceAll('-', ''), 'hex')
 
+/**
+ * The same few thousand names are hashed on every rebuild of the graph: remember them. Bounded by
+ * dropping everything when full, which only costs the hashes again.
+ */
+const known = new Map<string, string>()
+const knownLimit = 200_000
+
 /** UUID version 5 (SHA-1, name-based) of `name` in the OID namespace. */
 export function uuidV5 (name: string): string {
+  const cached = known.get(name)
+  if (cached !== undefined) return cached
+  const id = hashName(name)
+  if (known.size >= knownLimit) known.clear()
+  known.set(name, id)
+  return id
+}
+
+function hashName (name: string): string {
   const hash = createHash('sha1').update(namespaceBytes).update(name, 'utf8').digest()
   const bytes = hash.subarray(0, 16)
   bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x50

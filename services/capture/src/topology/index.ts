@@ -8,7 +8,7 @@ export type { FsReader, FsRecording } from './fs-reader.ts'
 export { execRunner } from './runner.ts'
 export type { CommandRunner } from './runner.ts'
 export { scanSockets } from './sockets.ts'
-export { discoverNamespaces } from './netns.ts'
+export { discoverNamespaces, namespaceDirs } from './netns.ts'
 export { topologyEventKinds } from './types.ts'
 export type {
   GraphEdge, GraphNode, Metadata, NamespaceInfo, PublishedGraph, SocketInfo, SocketsEvent, TopologyEvent, TopologyEventKind

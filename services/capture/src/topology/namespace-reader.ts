@@ -10,6 +10,8 @@ export interface NamespaceReaderOptions {
   sysDir?: string
   names?: NameMaps
   timeoutMs?: number
+  /** The namespace's last state: when ip prints exactly what it printed then, its parse is reused. */
+  previous?: NamespaceState
 }
 
 /** Global ip options: JSON, details (link kinds, tables), extended counters, go on after a failed command. */
@@ -36,7 +38,9 @@ export async function readNamespace (runner: CommandRunner, fs: FsReader, ns: Na
   const runOpts: { input: string, timeoutMs?: number } = { input }
   if (opts.timeoutMs !== undefined) runOpts.timeoutMs = opts.timeoutMs
   const out = await runner.run(file, args, runOpts)
-  const dump = parseNamespaceDump(out, opts.names ?? defaultNameMaps)
+  // Idle namespaces print the same text at every resync: parsing it again would build the same dump.
+  const previous = opts.previous
+  const dump = previous?.raw === out ? previous.dump : parseNamespaceDump(out, opts.names ?? defaultNameMaps)
   const sysDir = opts.sysDir ?? '/sys'
   const busDrivers = new Map<number, string>()
   const speeds = new Map<number, number>()
@@ -58,5 +62,5 @@ export async function readNamespace (runner: CommandRunner, fs: FsReader, ns: Na
       }
     }
   }
-  return { ns, dump, busDrivers, speeds }
+  return { ns, dump, busDrivers, speeds, raw: out }
 }

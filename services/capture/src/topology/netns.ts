@@ -6,6 +6,11 @@ import { mapLimit } from './util.ts'
 /** Directories where tools bind-mount namespaces they name: iproute2, and Docker. */
 export const defaultNetnsDirs = ['/var/run/netns', '/var/run/docker/netns']
 
+/** The directories of named namespaces for config `netns.run_path` ('' = none); Docker's is always looked at. */
+export function namespaceDirs (runPath: string): string[] {
+  return runPath === '' ? ['/var/run/docker/netns'] : [runPath, '/var/run/docker/netns']
+}
+
 export interface DiscoveryOptions {
   netnsDirs?: readonly string[]
   procDir?: string

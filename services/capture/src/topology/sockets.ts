@@ -100,9 +100,14 @@ export function parseStatComm (stat: string): string | undefined {
   return open >= 0 && close > open ? stat.slice(open + 1, close) : undefined
 }
 
+/** The raw socket tables of one namespace, as read from /proc/<pid>/net/{tcp,tcp6,udp,udp6}. */
+export type NamespaceTables = Array<[text: string, protocol: 'TCP' | 'UDP']>
+
 export interface SocketScanOptions {
   procDir?: string
   excludePids?: ReadonlySet<number>
+  /** Tables an earlier scan read, by namespace inode, to use instead of reading them again (undefined: read). */
+  reuseTables?: (nsInode: number) => NamespaceTables | undefined
 }
 
 export interface SocketScanResult {
@@ -115,6 +120,8 @@ export interface SocketScanResult {
   skippedTables: number
   /** Sockets with no owner found (e.g. TIME_WAIT, kernel sockets) or whose owner vanished. */
   unowned: number
+  /** The tables used, by namespace inode, for a later scan to reuse. */
+  tables: Map<number, NamespaceTables>
 }
 
 const protocolFiles: Array<[file: string, protocol: 'TCP' | 'UDP']> = [['tcp', 'TCP'], ['tcp6', 'TCP'], ['udp', 'UDP'], ['udp6', 'UDP']]
@@ -141,7 +148,7 @@ export async function scanSockets (fs: FsReader, opts: SocketScanOptions = {}): 
   try {
     pids = (await fs.readdir(procDir)).filter(isPidEntry).map(Number).filter(p => !excluded.has(p)).sort((a, b) => a - b)
   } catch {
-    return { sockets: [], namespaces: 0, skippedProcesses: 1, skippedTables: 0, unowned: 0 }
+    return { sockets: [], namespaces: 0, skippedProcesses: 1, skippedTables: 0, unowned: 0, tables: new Map() }
   }
 
   const ownerOfInode = new Map<number, number>()
@@ -192,13 +199,10 @@ export async function scanSockets (fs: FsReader, opts: SocketScanOptions = {}): 
     return info
   }
 
-  const sockets: SocketInfo[] = []
-  const seen = new Set<string>()
-  let namespaces = 0
-  for (const nsPids of pidsByNs.values()) {
-    let read = false
+  /** A namespace's tables, read through the first of its processes that is still there. */
+  const readTables = async (nsPids: readonly number[]): Promise<NamespaceTables | undefined> => {
     for (const pid of nsPids) {
-      const tables: Array<[string, 'TCP' | 'UDP']> = []
+      const tables: NamespaceTables = []
       try {
         for (const [file, protocol] of protocolFiles) {
           try {
@@ -212,40 +216,52 @@ export async function scanSockets (fs: FsReader, opts: SocketScanOptions = {}): 
       } catch {
         continue // try the namespace's next process
       }
-      read = true
-      for (const [text, protocol] of tables) {
-        const { entries, malformed } = parseProcNet(text)
-        skippedTables += malformed
-        for (const e of entries) {
-          const owner = ownerOfInode.get(e.inode)
-          const info = owner === undefined || e.inode === 0 ? null : await processInfo(owner)
-          if (owner === undefined || info === null) {
-            unowned++
-            continue
-          }
-          const socket: SocketInfo = {
-            Process: info.Process,
-            Pid: owner,
-            Name: info.Name,
-            LocalAddress: e.localAddress,
-            LocalPort: e.localPort,
-            RemoteAddress: e.remoteAddress,
-            RemotePort: e.remotePort,
-            Protocol: protocol,
-            State: e.state
-          }
-          const key = `${protocol}|${e.inode}`
-          if (seen.has(key)) continue
-          seen.add(key)
-          sockets.push(socket)
-        }
-      }
-      break
+      return tables
     }
-    if (read) namespaces++
-    else skippedTables++
+    return undefined
+  }
+
+  const sockets: SocketInfo[] = []
+  const seen = new Set<string>()
+  const usedTables = new Map<number, NamespaceTables>()
+  let namespaces = 0
+  for (const [nsInode, nsPids] of pidsByNs) {
+    const tables = opts.reuseTables?.(nsInode) ?? await readTables(nsPids)
+    if (tables === undefined) {
+      skippedTables++
+      continue
+    }
+    namespaces++
+    usedTables.set(nsInode, tables)
+    for (const [text, protocol] of tables) {
+      const { entries, malformed } = parseProcNet(text)
+      skippedTables += malformed
+      for (const e of entries) {
+        const owner = ownerOfInode.get(e.inode)
+        const info = owner === undefined || e.inode === 0 ? null : await processInfo(owner)
+        if (owner === undefined || info === null) {
+          unowned++
+          continue
+        }
+        const socket: SocketInfo = {
+          Process: info.Process,
+          Pid: owner,
+          Name: info.Name,
+          LocalAddress: e.localAddress,
+          LocalPort: e.localPort,
+          RemoteAddress: e.remoteAddress,
+          RemotePort: e.remotePort,
+          Protocol: protocol,
+          State: e.state
+        }
+        const key = `${protocol}|${e.inode}`
+        if (seen.has(key)) continue
+        seen.add(key)
+        sockets.push(socket)
+      }
+    }
   }
 
   sockets.sort(compareSockets)
-  return { sockets, namespaces, skippedProcesses, skippedTables, unowned }
+  return { sockets, namespaces, skippedProcesses, skippedTables, unowned, tables: usedTables }
 }
