@@ -22,6 +22,8 @@ export interface TopicSpec {
   readonly cleanupPolicy: CleanupPolicy
   /** Kafka `retention.ms`; -1 keeps records forever (compacted topics keep the latest per key). */
   readonly retentionMs: number
+  /** Kafka `segment.ms`: compaction only cleans closed segments, so a topic rewritten often rolls them early. */
+  readonly segmentMs?: number
   /** What the record key holds; compacted topics need one on every record. */
   readonly key: string
   /** The value's Avro schema: its file under `schemas/avro/` without `.v<N>.avsc`, and its full name. */
@@ -48,8 +50,11 @@ export const topicTable: { readonly [T in TopicName]: TopicSpec & { readonly nam
   'topoflow.sockets.v1': {
     name: 'topoflow.sockets.v1',
     partitions: 3,
-    cleanupPolicy: 'delete',
-    retentionMs: day,
+    // Each snapshot replaces its host's last one: a consumer starting now needs the latest per host,
+    // not a day of them (a host rewrites its table every few seconds).
+    cleanupPolicy: 'compact',
+    retentionMs: forever,
+    segmentMs: 10 * 60 * 1000,
     key: 'host ID',
     schema: { file: 'socket/SocketSnapshot', name: 'topoflow.socket.v1.SocketSnapshot' },
     producers: ['capture'],

@@ -22,6 +22,13 @@ export interface OutgoingMessage<T> {
 
 export interface Subscription {
   close(): Promise<void>
+  /**
+   * Resolves once the handler acknowledged every message its topics held when the subscription
+   * started (at once when there was nothing to read). Consumers that rebuild state from a topic
+   * wait for it before they act on that state. For a group shared by several members, only the
+   * partitions this member is assigned count.
+   */
+  readonly caughtUp: Promise<void>
 }
 
 export interface SubscribeOptions<T> {

@@ -23,6 +23,9 @@ interface Subscriber {
   closed: boolean
   draining: Promise<void> | null
   waiters: Array<() => void>
+  /** Replayed messages not handled yet, and who waits for them to be. */
+  replayLeft: number
+  caughtUp: () => void
 }
 
 /**
@@ -77,14 +80,18 @@ export class InProcessBus implements Bus {
   }
 
   async subscribe<T>(opts: SubscribeOptions<T>): Promise<Subscription> {
-    const sub: Subscriber = { opts: opts as SubscribeOptions<unknown>, queue: [], closed: false, draining: null, waiters: [] }
+    let caughtUp: () => void = () => {}
+    const caughtUpPromise = new Promise<void>((resolve) => { caughtUp = resolve })
+    const sub: Subscriber = { opts: opts as SubscribeOptions<unknown>, queue: [], closed: false, draining: null, waiters: [], replayLeft: 0, caughtUp }
     if (opts.fromBeginning === true) {
       // A loop, not push(...spread): a replay of 100k+ messages would overflow the call stack.
       for (const topic of opts.topics) for (const m of this.#replay(topic)) sub.queue.push(m)
     }
+    sub.replayLeft = sub.queue.length
+    if (sub.replayLeft === 0) caughtUp()
     this.#subscribers.add(sub)
     this.#drain(sub)
-    return { close: async () => await this.#closeSubscriber(sub) }
+    return { close: async () => await this.#closeSubscriber(sub), caughtUp: caughtUpPromise }
   }
 
   #remember (msg: BusMessage<unknown>): void {
@@ -122,6 +129,10 @@ export class InProcessBus implements Bus {
         } catch (err) {
           this.#handlerErrors++
           this.#logger.error({ err, group: sub.opts.group, size: batch.length }, 'Subscriber handler failed; batch dropped')
+        }
+        if (sub.replayLeft > 0) {
+          sub.replayLeft -= batch.length
+          if (sub.replayLeft <= 0) sub.caughtUp()
         }
       }
       sub.draining = null

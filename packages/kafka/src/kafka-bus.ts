@@ -6,7 +6,7 @@ import { toKafkaError } from './errors.ts'
 import { kafkaLevelFor, pinoLogCreator } from './log-creator.ts'
 import { noopKafkaMetrics, type KafkaMetrics } from './metrics.ts'
 import { PublishBuffer, type WireMessage } from './publish-buffer.ts'
-import { consumerDefaults, KafkaSubscription, type ConsumerTuning } from './subscription.ts'
+import { consumerDefaults, KafkaSubscription, type ConsumerTuning, type StartPosition } from './subscription.ts'
 import { codecFor as schemaCodecFor, isTopicName, topics } from '@topoflow/schemas'
 import { ensureTopics, type EnsureTopicsResult, type TopicTable } from './topics.ts'
 
@@ -194,7 +194,8 @@ export class KafkaBus implements Bus {
       logger: this.#logger,
       metrics: this.#metrics,
       now: this.#opts.now ?? Date.now,
-      onClosed: () => { this.#subscriptions.delete(sub as KafkaSubscription<unknown>) }
+      onClosed: () => { this.#subscriptions.delete(sub as KafkaSubscription<unknown>) },
+      startPositions: async () => await this.#startPositions(opts.group, opts.topics.map((t) => this.physicalTopic(t)))
     })
     this.#subscriptions.add(sub as KafkaSubscription<unknown>)
     try {
@@ -204,6 +205,29 @@ export class KafkaBus implements Bus {
       throw err
     }
     return sub
+  }
+
+  /** End offsets of every partition of `topics`, and `group`'s committed offsets there. */
+  async #startPositions (group: string, topics: string[]): Promise<StartPosition[]> {
+    const admin = this.#kafka.admin()
+    try {
+      await admin.connect()
+      const committed = new Map<string, bigint>()
+      for (const t of await admin.fetchOffsets({ groupId: group, topics })) {
+        for (const p of t.partitions) committed.set(`${t.topic}\u0000${p.partition}`, BigInt(p.offset))
+      }
+      const out: StartPosition[] = []
+      for (const topic of topics) {
+        for (const p of await admin.fetchTopicOffsets(topic)) {
+          out.push({ topic, partition: p.partition, high: BigInt(p.high), low: BigInt(p.low), committed: committed.get(`${topic}\u0000${p.partition}`) ?? -1n })
+        }
+      }
+      return out
+    } catch (err) {
+      throw toKafkaError(err, { stage: 'start-positions', group })
+    } finally {
+      await admin.disconnect().catch(() => {})
+    }
   }
 
   /** Creates the declared topics that do not exist yet (with this bus's prefix). */

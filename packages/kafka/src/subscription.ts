@@ -55,6 +55,21 @@ export interface SubscriptionDeps<T> {
   now: () => number
   /** Called once the subscription closed (the bus forgets it). */
   onClosed?: () => void
+  /**
+   * Per physical topic, the partitions and their end offsets when the subscription starts, and the
+   * group's committed offsets: what `caughtUp` waits for.
+   */
+  startPositions: () => Promise<StartPosition[]>
+}
+
+export interface StartPosition {
+  topic: string
+  partition: number
+  /** offset of the next message to be written: the partition is read once `high - 1` is handled */
+  high: bigint
+  low: bigint
+  /** the group's committed offset, -1 when none */
+  committed: bigint
 }
 
 interface Heartbeater {
@@ -85,6 +100,11 @@ export class KafkaSubscription<T> implements Subscription {
   #idleWaiters: Array<() => void> = []
   #stopping = false
   #closing: Promise<void> | null = null
+  /** `topic\u0000partition` → last offset to handle before the subscription has caught up */
+  #behind: Map<string, bigint> | undefined
+  #assigned: Set<string> | undefined
+  #markCaughtUp: () => void = () => {}
+  readonly caughtUp = new Promise<void>((resolve) => { this.#markCaughtUp = resolve })
 
   constructor (deps: SubscriptionDeps<T>) {
     this.#deps = deps
@@ -103,12 +123,17 @@ export class KafkaSubscription<T> implements Subscription {
     const { consumer, tuning } = this.#deps
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       this.#logger.info({ memberAssignment: e.payload.memberAssignment }, 'Joined consumer group')
+      // Partitions another member reads are not ours to wait for.
+      this.#assigned = new Set(Object.entries(e.payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((p) => partitionKey(topic, p))))
+      this.#checkCaughtUp()
     })
     consumer.on(consumer.events.CRASH, (e) => {
       this.#deps.metrics.error('TOPOFLOW_ERR_KAFKA')
       this.#logger.error({ err: e.payload.error, restart: e.payload.restart }, 'Consumer crashed')
     })
     try {
+      this.#behind = behindAtStart(await this.#deps.startPositions(), this.#deps.fromBeginning)
+      this.#checkCaughtUp()
       await consumer.connect()
       await consumer.subscribe({ topics: this.#deps.topics.map(this.#deps.physicalTopic), fromBeginning: this.#deps.fromBeginning })
       await consumer.run({
@@ -179,7 +204,9 @@ export class KafkaSubscription<T> implements Subscription {
           if (this.#inFlight === 0) for (const wake of this.#idleWaiters.splice(0)) wake()
         }
         if (!acknowledged) return
-        payload.resolveOffset(chunk[chunk.length - 1]!.offset)
+        const last = chunk[chunk.length - 1]!.offset
+        payload.resolveOffset(last)
+        this.#handled(batch.topic, batch.partition, BigInt(last))
         // A failed commit (e.g. a rebalance) is rethrown to kafkajs, which rejoins; replay covers the rest.
         await payload.commitOffsetsIfNecessary()
       }
@@ -298,6 +325,21 @@ export class KafkaSubscription<T> implements Subscription {
     }
   }
 
+  #handled (topic: string, partition: number, offset: bigint): void {
+    const key = partitionKey(topic, partition)
+    const target = this.#behind?.get(key)
+    if (target === undefined || offset < target) return
+    this.#behind?.delete(key)
+    this.#checkCaughtUp()
+  }
+
+  #checkCaughtUp (): void {
+    if (this.#behind === undefined) return
+    const assigned = this.#assigned
+    for (const key of this.#behind.keys()) if (assigned === undefined || assigned.has(key)) return
+    this.#markCaughtUp()
+  }
+
   #startHeartbeat (payload: EachBatchPayload): Heartbeater {
     const state: Heartbeater = { failed: false, stop: () => { clearInterval(timer) } }
     const timer = setInterval(() => {
@@ -326,3 +368,17 @@ export class KafkaSubscription<T> implements Subscription {
   }
 }
 
+function partitionKey (topic: string, partition: number): string { return `${topic}\u0000${partition}` }
+
+/**
+ * The last offset to handle in each partition that holds something this group has not read: from
+ * its committed offset, or, without one, from the start (`fromBeginning`) or nothing (from the end).
+ */
+export function behindAtStart (positions: StartPosition[], fromBeginning: boolean): Map<string, bigint> {
+  const behind = new Map<string, bigint>()
+  for (const p of positions) {
+    const from = p.committed >= 0n ? p.committed : fromBeginning ? p.low : p.high
+    if (from < p.high) behind.set(partitionKey(p.topic, p.partition), p.high - 1n)
+  }
+  return behind
+}

@@ -8,6 +8,7 @@ export interface TopicSpec {
   readonly cleanupPolicy: 'delete' | 'compact'
   /** Kafka `retention.ms`; -1 keeps records forever. */
   readonly retentionMs: number
+  readonly segmentMs?: number
 }
 
 /** The table as schemas declares it (keyed by name) or as a plain list. */
@@ -32,6 +33,7 @@ export function topicConfigFor (spec: TopicSpec, opts: Pick<EnsureTopicsOptions,
     { name: 'cleanup.policy', value: spec.cleanupPolicy },
     { name: 'retention.ms', value: String(spec.retentionMs) }
   ]
+  if (spec.segmentMs !== undefined) configEntries.push({ name: 'segment.ms', value: String(spec.segmentMs) })
   const config: ITopicConfig = { topic: (opts.prefix ?? '') + spec.name, numPartitions: spec.partitions, configEntries }
   if (opts.replicationFactor !== undefined) config.replicationFactor = opts.replicationFactor
   return config

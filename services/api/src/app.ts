@@ -140,6 +140,7 @@ export async function buildApp (opts: BuildAppOptions): Promise<ApiApp> {
   live.onEvent(() => metrics.topologyChanges.inc())
 
   let ready = false
+  let closing = false
   const ctx: ApiContext = {
     config,
     logger,
@@ -222,11 +223,16 @@ export async function buildApp (opts: BuildAppOptions): Promise<ApiApp> {
     } catch (err) {
       throw new TopoflowError('TOPOFLOW_ERR_INFRA', `the API could not subscribe to its topics: ${(err as Error).message}`, { cause: err, retriable: true })
     }
-    alerts.start()
-    ready = true
-    logger.info({ auth: auth.backend, nodes: opts.graph.nodeCount }, 'API ready')
+    // Ready, and alerting, once the replicas hold what their topics held: not a half-loaded graph.
+    void Promise.all([resources.caughtUp, captureStatus.caughtUp, live.caughtUp]).then(() => {
+      if (closing) return
+      alerts.start()
+      ready = true
+      logger.info({ auth: auth.backend, nodes: opts.graph.nodeCount }, 'API ready')
+    })
   })
   app.addHook('preClose', async () => {
+    closing = true
     ready = false
     alerts.close()
     hub.closeAll()

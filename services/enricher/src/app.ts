@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Bus, BusMessage, Logger, Registry, Subscription, TopoflowConfig } from '@topoflow/core'
 import { topics } from '@topoflow/schemas'
 import { enrichFlow, type Lookups } from './enrich.ts'
@@ -36,6 +37,8 @@ export interface Enricher {
 }
 
 export const enricherGroup = 'topoflow-enricher'
+/** Longest the enricher waits at start for the lookup topics to be read to their end before it takes flows. */
+const lookupCatchUpMs = 60_000
 
 /**
  * The enricher: raw flows in, enriched flows out (to `topoflow.flows.enriched.v1` and the indexer).
@@ -104,12 +107,19 @@ export function buildEnricher (deps: EnricherDeps): Enricher {
     async start () {
       if (started) return
       const instance = deps.instanceId ?? randomUUID()
-      subscriptions.push(await deps.bus.subscribe({
+      const lookupsSub = await deps.bus.subscribe({
         topics: [topics.topologyEvents, topics.sockets, topics.k8s],
         group: `${deps.group ?? enricherGroup}-lookups-${instance}`,
         fromBeginning: true,
         handler: onLookups
-      }))
+      })
+      subscriptions.push(lookupsSub)
+      // Flows joined against half-read lookups would go out without their processes: read them to
+      // their end first (bounded: a lookup topic that cannot be read must not stall flows forever).
+      const t0 = now()
+      const caughtUp = await Promise.race([lookupsSub.caughtUp.then(() => true), sleep(lookupCatchUpMs, false, { ref: false })])
+      if (caughtUp) logger.info({ ms: now() - t0 }, 'Lookup topics read to their end')
+      else logger.warn({ ms: lookupCatchUpMs }, 'Lookup topics still being read; enriching flows with what is known so far')
       // From the beginning for a group without offsets: flows published before the very first start count too.
       subscriptions.push(await deps.bus.subscribe({ topics: [topics.flowsRaw], group: deps.group ?? enricherGroup, fromBeginning: true, handler: onFlows, maxBatch: 1000 }))
       ticker = setInterval(() => { buffer.tick(now()); metrics.pending.set(buffer.size) }, 250)

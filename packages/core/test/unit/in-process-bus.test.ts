@@ -58,3 +58,22 @@ test('normalize shapes every published value and a throwing normalize rejects th
   await bus.close()
   assert.deepEqual(got, [{ wrapped: 1 }, null])
 })
+
+test('caughtUp resolves once the replayed messages are handled, at once when there are none', async () => {
+  const bus = new InProcessBus()
+  const empty = await bus.subscribe({ topics: ['t'], group: 'g0', fromBeginning: true, handler: async () => {} })
+  await empty.caughtUp
+  await bus.publish('t', [1, 2, 3, 4, 5].map((n) => ({ key: null, value: n })))
+  const handled: number[] = []
+  let release: () => void = () => {}
+  const gate = new Promise<void>((resolve) => { release = resolve })
+  const sub = await bus.subscribe<number>({ topics: ['t'], group: 'g1', fromBeginning: true, maxBatch: 2, handler: async (batch) => { await gate; handled.push(...batch.map((m) => m.value ?? 0)) } })
+  let caughtUp = false
+  void sub.caughtUp.then(() => { caughtUp = true })
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.equal(caughtUp, false)
+  release()
+  await sub.caughtUp
+  assert.deepEqual(handled, [1, 2, 3, 4, 5])
+  await bus.close()
+})

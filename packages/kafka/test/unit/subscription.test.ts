@@ -4,7 +4,7 @@ import { silentLogger, TopoflowError, type BusMessage } from '@topoflow/core'
 import type { Consumer, ConsumerRunConfig, EachBatchPayload, KafkaMessage } from 'kafkajs'
 import type { DeadLetter } from '../../src/dead-letter.ts'
 import { memoryKafkaMetrics } from '../../src/metrics.ts'
-import { consumerDefaults, KafkaSubscription, type ConsumerTuning } from '../../src/subscription.ts'
+import { behindAtStart, consumerDefaults, KafkaSubscription, type ConsumerTuning, type StartPosition } from '../../src/subscription.ts'
 
 /** A consumer stand-in: the test hands batches to eachBatch and watches what gets resolved. */
 function fakeConsumer (): { consumer: Consumer, deliver: (partition: number, messages: KafkaMessage[]) => Promise<void>, resolved: Map<number, string>, commits: number, pauses: number[], resumes: number[], disconnected: () => boolean } {
@@ -49,7 +49,7 @@ function decode (_topic: string, bytes: Buffer): { n: number } {
   }
 }
 
-function subscribe (handler: (batch: Array<BusMessage<{ n: number }>>) => Promise<void>, tuning: Partial<ConsumerTuning> = {}): { sub: KafkaSubscription<{ n: number }>, fake: ReturnType<typeof fakeConsumer>, letters: DeadLetter[], metrics: ReturnType<typeof memoryKafkaMetrics> } {
+function subscribe (handler: (batch: Array<BusMessage<{ n: number }>>) => Promise<void>, tuning: Partial<ConsumerTuning> = {}, positions: StartPosition[] = []): { sub: KafkaSubscription<{ n: number }>, fake: ReturnType<typeof fakeConsumer>, letters: DeadLetter[], metrics: ReturnType<typeof memoryKafkaMetrics> } {
   const fake = fakeConsumer()
   const letters: DeadLetter[] = []
   const metrics = memoryKafkaMetrics()
@@ -66,7 +66,8 @@ function subscribe (handler: (batch: Array<BusMessage<{ n: number }>>) => Promis
     deadLetter: async (l) => { letters.push(...l) },
     logger: silentLogger(),
     metrics,
-    now: () => 123
+    now: () => 123,
+    startPositions: async () => positions
   })
   return { sub, fake, letters, metrics }
 }
@@ -183,4 +184,30 @@ test('partitions pause while too much is in flight and resume once handlers catc
   assert.equal(metrics.counts.pauses, 1)
   await fake.deliver(1, batch(100))
   assert.equal(fake.resolved.get(1), '109')
+})
+
+test('caughtUp resolves once every message there at the start was handled, and at once for empty topics', async () => {
+  const positions: StartPosition[] = [
+    { topic: 'pfx.t', partition: 0, low: 0n, high: 3n, committed: -1n },
+    { topic: 'pfx.t', partition: 1, low: 5n, high: 5n, committed: -1n }
+  ]
+  const { sub, fake } = subscribe(async () => {}, {}, positions)
+  let caughtUp = false
+  void sub.caughtUp.then(() => { caughtUp = true })
+  await sub.start()
+  await fake.deliver(0, [message(0, '{"n":1}'), message(1, '{"n":2}')])
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.equal(caughtUp, false, 'offset 2 of partition 0 is still to come')
+  await fake.deliver(0, [message(2, '\u0000undecodable counts as handled')])
+  await sub.caughtUp
+  const empty = subscribe(async () => {}, {}, [{ topic: 'pfx.t', partition: 0, low: 7n, high: 7n, committed: -1n }])
+  await empty.sub.start()
+  await empty.sub.caughtUp
+})
+
+test('what a subscription must read before it caught up: from the committed offset, the start, or nothing', () => {
+  const p = (partition: number, low: bigint, high: bigint, committed: bigint): StartPosition => ({ topic: 't', partition, low, high, committed })
+  const positions = [p(0, 0n, 10n, -1n), p(1, 4n, 10n, 10n), p(2, 0n, 10n, 6n), p(3, 3n, 3n, -1n)]
+  assert.deepEqual([...behindAtStart(positions, true)], [['t\u00000', 9n], ['t\u00002', 9n]])
+  assert.deepEqual([...behindAtStart(positions, false)], [['t\u00002', 9n]])
 })

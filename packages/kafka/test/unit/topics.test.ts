@@ -20,6 +20,8 @@ test('a declared topic becomes a create request with policy and retention', () =
     replicationFactor: 3,
     configEntries: [{ name: 'cleanup.policy', value: 'compact' }, { name: 'retention.ms', value: '-1' }]
   })
+  assert.deepEqual(topicConfigFor({ name: 'topoflow.sockets.v1', partitions: 3, cleanupPolicy: 'compact', retentionMs: -1, segmentMs: 600_000 }).configEntries,
+    [{ name: 'cleanup.policy', value: 'compact' }, { name: 'retention.ms', value: '-1' }, { name: 'segment.ms', value: '600000' }])
 })
 
 test('ensureTopics creates only what is missing and is idempotent', async () => {

@@ -84,6 +84,9 @@ export class LiveGraph {
   /** Changes applied since start, for tests and metrics. */
   get applied (): number { return this.#applied }
 
+  /** Resolves once the topic was read to where it ended at start (see `Subscription.caughtUp`). */
+  get caughtUp (): Promise<void> { return this.#sub?.caughtUp ?? Promise.resolve() }
+
   async start (): Promise<void> {
     this.#sub = await this.#bus.subscribe<TopologyChange>({
       topics: [apiTopics.topologyChanges],

@@ -29,6 +29,9 @@ export class CaptureStatusTable {
     this.#logger = opts.logger
   }
 
+  /** Resolves once the topic was read to where it ended at start (see `Subscription.caughtUp`). */
+  get caughtUp (): Promise<void> { return this.#sub?.caughtUp ?? Promise.resolve() }
+
   async start (): Promise<void> {
     this.#sub = await this.#bus.subscribe<CaptureStatus>({
       topics: [apiTopics.captureStatus],

@@ -37,6 +37,9 @@ export class ResourceStore {
     this.#group = opts.group
   }
 
+  /** Resolves once the topic was read to where it ended at start (see `Subscription.caughtUp`). */
+  get caughtUp (): Promise<void> { return this.#sub?.caughtUp ?? Promise.resolve() }
+
   async start (): Promise<void> {
     this.#sub = await this.#bus.subscribe<ResourceRecord>({
       topics: [apiTopics.resources],

@@ -47,7 +47,7 @@ export class RecordingBus implements Bus {
   }
 
   async subscribe<T> (_opts: SubscribeOptions<T>): Promise<Subscription> {
-    return { close: async () => {} }
+    return { close: async () => {}, caughtUp: Promise.resolve() }
   }
 
   on (topic: string): Published[] {
