@@ -1,6 +1,7 @@
 import { avroVsJson } from '../codec/avro-vs-json.bench.ts'
 import { apiBenchmarks } from '../api/api.bench.ts'
 import { liveCaptureBackends } from '../capture/live.bench.ts'
+import { zeroDropRates } from '../capture/zero-drop.bench.ts'
 import { enricherThroughput } from '../enricher/enricher.bench.ts'
 import { graphBuilderThroughput } from '../graph-builder/graph-builder.bench.ts'
 import { producerVsPerfTool } from '../kafka/producer.bench.ts'
@@ -16,6 +17,7 @@ const scenarios: Record<string, () => Comparison[] | Promise<Comparison[]>> = {
   flows1m: flowTableMemory,
   kafka: producerVsPerfTool,
   capture: liveCaptureBackends,
+  'capture-rate': zeroDropRates,
   api: apiBenchmarks,
   enricher: enricherThroughput,
   'graph-builder': graphBuilderThroughput,

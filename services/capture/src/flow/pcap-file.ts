@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs'
+import { open } from 'node:fs/promises'
 import { once } from 'node:events'
 import type { Readable, Writable } from 'node:stream'
 import { parseArgs } from 'node:util'
@@ -43,6 +43,8 @@ export interface PcapRunSummary {
 export interface PcapFlowOptions extends Omit<FlowTableOptions, 'onFlows'>, DecoderOptions, PcapReaderOptions {
   /** Also yield periodic update emissions (default: only each flow's final state). */
   includeUpdates?: boolean
+  /** Build every flow but yield none: only the summary is wanted (`topoflow pcap --summary`). */
+  countOnly?: boolean
   filter?: PacketFilter
   /** Called once at the end, also when the input was malformed. */
   onSummary?: (summary: PcapRunSummary) => void
@@ -50,17 +52,33 @@ export interface PcapFlowOptions extends Omit<FlowTableOptions, 'onFlows'>, Deco
 
 type Source = string | Readable | AsyncIterable<Buffer | Uint8Array>
 
+/** Flows handed over per batch at the end of a capture: a large table is emitted a part at a time. */
+const FLUSH_BATCH = 4096
+
 /**
  * Flows of a capture, each yielded once with its final state (expired during the capture, or
  * flushed at its end). A malformed or truncated capture first yields the flows of the packets
  * read so far, then throws TOPOFLOW_ERR_PCAP_FORMAT.
  */
 export async function * flowsFromPcap (source: Source, opts: PcapFlowOptions = {}): AsyncGenerator<Flow, void, undefined> {
+  for await (const batch of flowBatchesFromPcap(source, opts)) yield * batch
+}
+
+/** Like flowsFromPcap, in the batches the flow table emits them (no await per flow). */
+export async function * flowBatchesFromPcap (source: Source, opts: PcapFlowOptions = {}): AsyncGenerator<Flow[], void, undefined> {
   const reader = new PcapStreamReader(opts)
   const decoder = new PacketDecoder(opts)
-  const pending: Flow[] = []
-  const keep = (reason: FlowEmitReason): boolean => reason !== 'update' || opts.includeUpdates === true
-  const table = new FlowTable({ ...opts, onFlows: (flows, reason) => { if (keep(reason)) for (const f of flows) pending.push(f) } })
+  let pending: Flow[] = []
+  const includeUpdates = opts.includeUpdates === true
+  const table = new FlowTable({
+    ...opts,
+    emitUpdates: includeUpdates,
+    onFlows: (flows, reason) => {
+      if ((reason === 'update' && !includeUpdates) || opts.countOnly === true) return
+      if (pending.length === 0) pending = flows; else for (const f of flows) pending.push(f)
+    }
+  })
+  const take = (): Flow[] => { const out = pending; pending = []; return out }
   const match = opts.filter === undefined ? undefined : compileFilter(opts.filter)
   let filtered = 0
   let failure: TopoflowError | undefined
@@ -74,12 +92,12 @@ export async function * flowsFromPcap (source: Source, opts: PcapFlowOptions = {
     }
   }
 
-  const stream = typeof source === 'string' ? createReadStream(source, { highWaterMark: 1 << 20 }) : source
+  const chunks = typeof source === 'string' ? fileChunks(source, reader) : source
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer | Uint8Array | string>) {
+    for await (const chunk of chunks as AsyncIterable<Buffer | Uint8Array | string>) {
       reader.push(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
       drain()
-      if (pending.length > 0) yield * pending.splice(0)
+      if (pending.length > 0) yield take()
     }
     reader.end()
     drain()
@@ -90,10 +108,13 @@ export async function * flowsFromPcap (source: Source, opts: PcapFlowOptions = {
     }
     failure = err
   } finally {
-    if (typeof source === 'string' && 'destroy' in stream) (stream as Readable).destroy()
+    if (typeof source === 'string') await (chunks as AsyncGenerator<Buffer>).return(undefined)
   }
-  table.flush()
-  if (pending.length > 0) yield * pending.splice(0)
+  if (pending.length > 0) yield take()
+  // Flows of a large table are built and handed over a batch at a time, so that each batch can
+  // be written and forgotten before the next one is made.
+  while (table.flush(FLUSH_BATCH)) if (pending.length > 0) yield take()
+  if (pending.length > 0) yield take()
   if (opts.onSummary !== undefined) {
     const errors: Record<string, number> = {}
     for (const [k, v] of [...decoder.stats.errors].sort((a, b) => a[0] < b[0] ? -1 : 1)) errors[k] = v
@@ -111,6 +132,48 @@ export async function * flowsFromPcap (source: Source, opts: PcapFlowOptions = {
     opts.onSummary(summary)
   }
   if (failure !== undefined) throw failure
+}
+
+/** Bytes read from a file at a time. */
+const FILE_CHUNK = 4 << 20
+/** Room before each chunk for the record left incomplete at the end of the previous one. */
+const TAIL_ROOM = 512 << 10
+
+/**
+ * A file's bytes for `reader`, in two buffers used in turn: while the reader works on one, the
+ * next chunk is read into the other. The record left incomplete at the end of a chunk moves into
+ * the room kept before the next one (see PcapStreamReader.takeUnread), so no chunk is copied.
+ */
+async function * fileChunks (path: string, reader: PcapStreamReader): AsyncGenerator<Buffer, void, undefined> {
+  const file = await open(path, 'r')
+  const buffers = [Buffer.allocUnsafe(TAIL_ROOM + FILE_CHUNK), Buffer.allocUnsafe(TAIL_ROOM + FILE_CHUNK)]
+  let reading: Promise<{ bytesRead: number }> | undefined = file.read(buffers[0] as Buffer, TAIL_ROOM, FILE_CHUNK, null)
+  try {
+    for (let turn = 0; ; turn ^= 1) {
+      const { bytesRead } = await (reading as Promise<{ bytesRead: number }>)
+      reading = undefined
+      const buf = buffers[turn] as Buffer
+      const tail = reader.buffered
+      let chunk: Buffer
+      if (tail <= TAIL_ROOM) {
+        reader.takeUnread(buf.subarray(TAIL_ROOM - tail, TAIL_ROOM))
+        chunk = buf.subarray(TAIL_ROOM - tail, TAIL_ROOM + bytesRead)
+      } else {
+        // A pcapng block larger than the room: put it and the new bytes together in a buffer of their own.
+        chunk = Buffer.allocUnsafe(tail + bytesRead)
+        reader.takeUnread(chunk)
+        buf.copy(chunk, tail, TAIL_ROOM, TAIL_ROOM + bytesRead)
+      }
+      if (chunk.length === 0) return
+      // The reader let go of the other buffer (takeUnread above): read the next chunk into it meanwhile.
+      if (bytesRead > 0) reading = file.read(buffers[turn ^ 1] as Buffer, TAIL_ROOM, FILE_CHUNK, null)
+      yield chunk
+      if (bytesRead === 0) return
+    }
+  } finally {
+    if (reading !== undefined) await reading.catch(() => {})
+    await file.close()
+  }
 }
 
 function compileFilter (f: PacketFilter): (pkt: DecodedPacket) => boolean {
@@ -250,13 +313,16 @@ export async function runPcapCommand (argv: string[], stdout: Writable, stderr: 
   opts.onSummary = (s) => { summary = s }
   const source: Source = file === '-' ? (stdin ?? process.stdin) : file
   const summaryOnly = v.summary === true
+  if (summaryOnly) opts.countOnly = true
   let code = 0
   let batch = ''
   try {
-    for await (const flow of flowsFromPcap(source, opts)) {
+    for await (const flows of flowBatchesFromPcap(source, opts)) {
       if (summaryOnly) continue
-      batch += JSON.stringify(flow) + '\n'
-      if (batch.length > 65536) { await write(stdout, batch); batch = '' }
+      for (const flow of flows) {
+        batch += JSON.stringify(flow) + '\n'
+        if (batch.length > 65536) { await write(stdout, batch); batch = '' }
+      }
     }
   } catch (err) {
     const e = err instanceof TopoflowError ? err : new TopoflowError('TOPOFLOW_ERR_INTERNAL', String(err), { cause: err })

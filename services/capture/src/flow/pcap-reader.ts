@@ -118,6 +118,21 @@ export class PcapStreamReader {
     this.#pos = 0
   }
 
+  /**
+   * Moves the bytes pushed and not consumed yet (less than one record) to the start of `target`
+   * and returns how many there are; the reader then holds nothing. A reader that fills buffers
+   * of its own pushes `target` next, with new bytes after those: no chunk is ever copied whole.
+   */
+  takeUnread (target: Buffer): number {
+    const n = this.#buf.length - this.#pos
+    if (n > target.length) throw new RangeError(`takeUnread: ${n} bytes pending, target holds ${target.length}`)
+    this.#buf.copy(target, 0, this.#pos)
+    this.#base += this.#pos
+    this.#buf = empty
+    this.#pos = 0
+    return n
+  }
+
   /** No more bytes will come: a partial record left over is then reported as truncation. */
   end (): void { this.#ended = true }
 

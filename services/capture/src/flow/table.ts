@@ -5,9 +5,9 @@ import {
   TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, TRANSPORT_SCTP, TRANSPORT_TCP, TRANSPORT_UDP, TUNNEL_GENEVE, TUNNEL_VXLAN,
   type DecodedPacket, type Segment
 } from './decode/packet.ts'
-import { hex64, StreamingXXH64, xxh64Into } from './xxhash64.ts'
+import { hex64, hex64Into, StreamingXXH64, xxh64Into } from './xxhash64.ts'
 import {
-  FinishType, icmpTypeValue,
+  FinishType, icmpTypes, icmpTypeValue,
   type Flow, type FinishTypeValue, type FlowEmitReason, type FlowMetric, type FlowProtocol, type ICMPLayer, type ICMPType,
   type LayerKeyMode, type TCPMetric
 } from './types.ts'
@@ -19,10 +19,11 @@ import {
  * Keys: Skydive hashes (XXH64) the direction-normalized network, transport, ICMP and link
  * endpoints plus the parent flow's UUID. Per packet, this table writes the same endpoints, packed
  * without Skydive's padding, and finds them through an open-addressing index (a cheap 32-bit
- * hash) over per-slot typed arrays of key bytes; Skydive's own key bytes and the XXH64 digests
- * it exposes (`TrackingID`, `L3TrackingID`, `UUID`) are computed once, when the flow is created.
- * Addresses and the Community ID are kept as numbers and only turned into text when the flow is
- * emitted: a flow in the table holds no strings but its IDs (1M active flows must fit in 1 GiB).
+ * hash) over per-slot records in typed arrays; Skydive's own key bytes and the XXH64 digests it
+ * exposes (`TrackingID`, `L3TrackingID`, `UUID`) are computed once, when the flow is created.
+ * Digests, addresses and the Community ID are kept as numbers and only turned into text when the
+ * flow is emitted: a flow in the table is no object and holds no string of its own (1M active
+ * flows must fit in 1 GiB; the garbage collector has nothing to walk).
  *
  * Deliberate differences from Skydive, each because Skydive's behaviour loses or skews data:
  * - every flow leaves the table through one final emission (reason 'expire' or 'flush'),
@@ -65,6 +66,11 @@ export interface FlowTableOptions {
   communityIdSeed?: number
   /** Fragmented datagrams remembered to attribute their later fragments. */
   maxFragments?: number
+  /**
+   * Build the periodic 'update' emissions (default true). A reader that keeps only each flow's
+   * final state turns it off: the table then does the same work but builds no flow for updates.
+   */
+  emitUpdates?: boolean
   /** Receives flows: periodic updates, and each flow's final state ('expire' or 'flush'). */
   onFlows?: (flows: Flow[], reason: FlowEmitReason) => void
 }
@@ -80,85 +86,107 @@ export interface FlowTableCounters {
 }
 
 const TICK_NONE = -1
-/** Bytes per slot for a key: its length, then at most 63 bytes (the longest key is 61). */
-const KEY_STRIDE = 64
+/** Flows per onFlows call when many leave at once: each batch can be consumed and forgotten before the next is built. */
+const EMIT_BATCH = 4096
+/** Bytes of a key: at most 61 (see #buildKey), zero-padded to whole 32-bit words. */
+const KEY_BYTES = 64
+const KEY_WORDS = KEY_BYTES / 4
 
-/**
- * One flow. Fields that every packet reads or writes come first, so that they share the first
- * cache lines of the object; times are milliseconds since the table's first packet, small
- * integers that V8 stores in the object itself rather than in a separate number box.
- */
-class FlowEntry {
-  /** Index of the flow in the table's per-slot arrays (key bytes, LRU links). */
-  slot: number
-  hash: number
-  last0 = 0
-  abPackets = 0
-  abBytes = 0
-  baPackets = 0
-  baBytes = 0
-  updated = false
-  alive = true
-  hasLink = false
-  /** Source (A) and destination (B) MACs of the first packet, as int32 halves. */
-  aMacHi = 0
-  aMacLo = 0
-  networkProtocol: FlowProtocol | '' = ''
-  aIpLen = 0
-  /** Source (A) and destination (B) IPs of the first packet, as big-endian int32 words (one for IPv4). */
-  aIp0 = 0
-  aIp1 = 0
-  aIp2 = 0
-  aIp3 = 0
-  transportProtocol: FlowProtocol | '' = ''
-  transportA = 0
-  rttSec = -1
-  rttNsec = 0
-  finishType: FinishTypeValue = FinishType.NOT_FINISHED
-  tcp: TCPMetric | undefined = undefined
+// A flow is a slot number, and its state lives in per-slot typed arrays rather than in an object
+// per flow: the garbage collector has nothing to trace or move however many flows the table
+// holds. What a packet reads and writes (key, counters, flags, recency links) is one 128-byte
+// record, two adjacent cache lines; the rest, read when a flow is created or emitted, is apart.
 
-  id: number
-  start0 = 0
-  bMacHi = 0
-  bMacLo = 0
-  bIp0 = 0
-  bIp1 = 0
-  bIp2 = 0
-  bIp3 = 0
-  transportB = 0
-  rtt = 0
+// Record of a slot, as int32 words and float64 doubles over the same bytes.
+const R_WORDS = 32
+const R_DOUBLES = 16
+/** Words 0-15: the key. */
+const R_KEY = 0
+/** Doubles 8-12: time of the last packet (ms since the table's first packet), then Metric's counters. */
+const RD_LAST = 8
+const RD_AB_PACKETS = 9
+const RD_AB_BYTES = 10
+const RD_BA_PACKETS = 11
+const RD_BA_BYTES = 12
+/** Words 26-31. */
+const R_FLAGS = 26
+const R_FINISH = 27
+const R_HASH = 28
+/** Internal id, the parent's part of a child's key (wraps at 2^32). */
+const R_ID = 29
+/** Previous and next slot in the recency list (-1: none). */
+const R_PREV = 30
+const R_NEXT = 31
 
-  uuid = ''
-  trackingId = ''
-  l3TrackingId = ''
-  parentUUID = ''
-  layersPath = ''
-  application = ''
-  linkId = 0
-  networkId = 0
+// Int32 fields of a slot, apart from the record.
+/** Source (A) and destination (B) MACs of the first packet, as int32 halves (4 + 2 bytes). */
+const I_AMAC_HI = 0
+const I_AMAC_LO = 1
+const I_BMAC_HI = 2
+const I_BMAC_LO = 3
+/** IP version of the network layer: 0 (none), 4 or 6. */
+const I_IPV = 4
+/** Source (A) and destination (B) IPs of the first packet, as big-endian int32 words (one for IPv4). */
+const I_AIP = 5
+const I_BIP = 9
+/** IP protocol of the transport layer: 0 (none), 6, 17 or 132. */
+const I_TRANSPORT = 13
+const I_TRANSPORT_A = 14
+const I_TRANSPORT_B = 15
+/** icmpTypeValue + 1; 0: no ICMP layer. */
+const I_ICMP_TYPE = 16
+const I_ICMP_CODE = 17
+const I_ICMP_ID = 18
+/** Community ID inputs (protocol < 0: no Community ID; ports < 0: none). */
+const I_CID_PROTO = 19
+const I_CID_SPORT = 20
+const I_CID_DPORT = 21
+/** XXH64 digests as (hi, lo): turned into text only when the flow is emitted. */
+const I_UUID = 22
+const I_TRACKING = 24
+const I_L3_TRACKING = 26
+const I_PARENT_UUID = 28
+const I_SYN_TTL_AB = 30
+const I_SYN_TTL_BA = 31
+const I_STRIDE = 32
 
-  icmpType: ICMPType | '' = ''
-  icmpCode = 0
-  icmpId = 0
+// Float64 fields of a slot, apart from the record: times in ms since the table's first packet.
+const D_START = 0
+/** Metric at the previous update tick. */
+const D_PREV_AB_PACKETS = 1
+const D_PREV_AB_BYTES = 2
+const D_PREV_BA_PACKETS = 3
+const D_PREV_BA_BYTES = 4
+const D_LINK_ID = 5
+const D_NETWORK_ID = 6
+/** LastUpdateMetric: ABPackets, ABBytes, BAPackets, BABytes, Start, Last, RTT (0: none). */
+const D_LUM = 7
+/** Time of the pending RTT request (seconds < 0: none), then the RTT in ns (0: none). */
+const D_RTT_SEC = 14
+const D_RTT_NSEC = 15
+const D_RTT = 16
+const D_STRIDE = 17
 
-  lastAbPackets = 0
-  lastAbBytes = 0
-  lastBaPackets = 0
-  lastBaBytes = 0
-  lum: FlowMetric | undefined = undefined
+/** TCPMetric times (ABSynStart, BASynStart, ABFinStart, BAFinStart, ABRstStart, BARstStart), with ExtraTCPMetric. */
+const T_STRIDE = 6
 
-  /** Community ID inputs (protocol < 0: no Community ID; ports < 0: none). */
-  cidProto = -1
-  cidSport = -1
-  cidDport = -1
-  cidOneWay = false
+const F_ALIVE = 1
+const F_UPDATED = 2
+const F_LINK = 4
+/** LastUpdateMetric is set. */
+const F_LUM = 8
+/** TCPMetric is kept (ExtraTCPMetric and a TCP flow). */
+const F_TCP = 16
+const F_PARENT = 32
+const F_CID_ONE_WAY = 64
+const F_SYN_TTL_AB = 128
+const F_SYN_TTL_BA = 256
+/** BASynTTL was set before ABSynTTL: the emitted TCPMetric lists them in that order. */
+const F_SYN_TTL_BA_FIRST = 512
+/** The first packet's key was direction-swapped (see #buildKey). */
+const F_SWAP = 1024
 
-  constructor (slot: number, hash: number, id: number) {
-    this.slot = slot
-    this.hash = hash
-    this.id = id
-  }
-}
+const transportNames: Readonly<Record<number, FlowProtocol>> = { [TRANSPORT_TCP]: 'TCP', [TRANSPORT_UDP]: 'UDP', [TRANSPORT_SCTP]: 'SCTP' }
 
 export class FlowTable {
   readonly updateMs: number
@@ -173,25 +201,26 @@ export class FlowTable {
   readonly counters: FlowTableCounters = { packets: 0, flowsCreated: 0, flowsDropped: 0, flowsExpired: 0, fragmentsAttributed: 0, fragmentsUnattributed: 0 }
 
   #onFlows: (flows: Flow[], reason: FlowEmitReason) => void
+  #emitUpdates: boolean
   #appTimeoutMs: Map<string, number>
   #tcpApps: Map<number, string>
   #udpApps: Map<number, string>
   #cidSeed: number
   #maxFragments: number
 
-  // Flows live in numbered slots. Per slot, typed arrays hold what every packet touches, compact
-  // and close together: the key bytes (the lookup compares them without touching the flow
-  // object) and the LRU links; an open-addressing index maps key hashes to slots.
-  #entries: Array<FlowEntry | undefined> = []
   #capacity = 0
   #slotsUsed = 0
   #freeSlots: number[] = []
-  #keys = new Uint8Array(0)
-  #prev = new Int32Array(0)
-  #next = new Int32Array(0)
-  /** slot + 1 per position (0: empty), and the hash stored there. */
+  #rec = new Int32Array(0)
+  #recD = new Float64Array(0)
+  #ints = new Int32Array(0)
+  #nums = new Float64Array(0)
+  #tcp = new Float64Array(0)
+  /** Interned strings, shared by all the flows of the same layer sequence. */
+  #layersPath: string[] = []
+  #application: string[] = []
+  /** Open addressing: pairs (slot + 1, key hash) per position; slot + 1 = 0: empty. */
   #index = new Int32Array(0)
-  #indexHash = new Int32Array(0)
   #indexMask = 0
   #size = 0
   #head = -1 // most recently seen
@@ -201,10 +230,11 @@ export class FlowTable {
   /** Time (ms) of the first packet: flow times are kept relative to it. */
   #epoch = 0
   #hasEpoch = false
-  #fragments = new Map<string, { entry: FlowEntry, at: number }>()
+  #fragments = new Map<string, { slot: number, id: number, at: number }>()
 
   // Per-packet scratch space.
   #kbuf = new Uint8Array(512)
+  #kwords = new Int32Array(this.#kbuf.buffer, 0, KEY_WORDS)
   /** Skydive's key bytes of a flow being created. */
   #hbuf = new Uint8Array(512)
   #uuidInput: Uint8Array
@@ -217,7 +247,10 @@ export class FlowTable {
   #keyLen = 0
   #l3Len = 0
   #l2Len = 0
+  /** Direction of the key just built: source and destination endpoints were swapped. */
   #swap = false
+  /** The swap was decided by different MACs or different IPs, as a flow's A side is (see #update1). */
+  #swapDecisive = false
   #useLink = false
 
   constructor (opts: FlowTableOptions = {}) {
@@ -231,6 +264,7 @@ export class FlowTable {
     this.captureID = opts.captureID ?? ''
     this.samplingRate = opts.samplingRate ?? 1
     this.#onFlows = opts.onFlows ?? (() => {})
+    this.#emitUpdates = opts.emitUpdates ?? true
     this.#appTimeoutMs = new Map(Object.entries(opts.applicationTimeout ?? { ARP: 10, DNS: 10 }).map(([k, v]) => [k.toUpperCase(), v * 1000]))
     this.#tcpApps = new Map(Object.entries(opts.applicationPorts?.tcp ?? {}).map(([k, v]) => [Number(k), v.toUpperCase()]))
     this.#udpApps = new Map(Object.entries(opts.applicationPorts?.udp ?? {}).map(([k, v]) => [Number(k), v.toUpperCase()]))
@@ -253,14 +287,12 @@ export class FlowTable {
   processPacket (pkt: DecodedPacket, tsSec: number, tsNsec: number): void {
     const now = tsSec * 1000 + Math.floor(tsNsec / 1e6)
     if (!this.#hasEpoch) { this.#epoch = now; this.#hasEpoch = true }
-    this.tick(now)
+    if (now - this.#lastUpdate >= this.updateMs || this.#lastUpdate === TICK_NONE) this.tick(now)
     this.counters.packets++
-    let parent: FlowEntry | undefined
+    let parent = -1
     for (let i = 0; i < pkt.segmentCount; i++) {
       const seg = pkt.segments[i] as Segment
-      const entry = seg.laterFragment ? this.#laterFragment(pkt, seg, parent, now, tsSec, tsNsec) : this.#packetToFlow(pkt, seg, parent, now, tsSec, tsNsec)
-      if (entry === undefined) return
-      parent = entry
+      parent = seg.laterFragment ? this.#laterFragment(pkt, seg, parent, now, tsSec, tsNsec) : this.#packetToFlow(pkt, seg, parent, now, tsSec, tsNsec)
     }
   }
 
@@ -275,68 +307,91 @@ export class FlowTable {
     this.#lastUpdate = updateTime
   }
 
-  /** Emits every flow left (reason 'flush', FinishType TIMEOUT if not finished) and empties the table. */
-  flush (): void {
+  /**
+   * Emits the flows left (reason 'flush', FinishType TIMEOUT if not finished), least recently
+   * seen first, and takes them out of the table: all of them, or at most `limit` per call so that
+   * a reader can consume a large table in batches. Returns whether flows are left.
+   */
+  flush (limit = Infinity): boolean {
     const out: Flow[] = []
-    for (let e = this.#entryAt(this.#tail); e !== undefined; e = this.#entryAt(this.#prev[e.slot] as number)) {
-      if (e.updated) this.#updateMetric(e, this.#lastUpdate, this.#epoch + e.last0)
-      if (e.finishType === FinishType.NOT_FINISHED) e.finishType = FinishType.TIMEOUT
-      out.push(this.#toFlow(e))
-      e.alive = false
+    const rec = this.#rec
+    const all = this.#size <= limit
+    for (let s = this.#tail; s >= 0 && out.length < limit;) {
+      const r = s * R_WORDS
+      const prev = rec[r + R_PREV] as number
+      if (((rec[r + R_FLAGS] as number) & F_UPDATED) !== 0) this.#updateMetric(s, this.#lastUpdate, this.#epoch + (this.#recD[s * R_DOUBLES + RD_LAST] as number))
+      if (rec[r + R_FINISH] === FinishType.NOT_FINISHED) rec[r + R_FINISH] = FinishType.TIMEOUT
+      out.push(this.#toFlow(s))
+      if (all) rec[r + R_FLAGS] = (rec[r + R_FLAGS] as number) & ~F_ALIVE
+      else this.#remove(s)
+      s = prev
     }
-    this.#entries.fill(undefined)
-    this.#index.fill(0)
-    this.#freeSlots = []
-    this.#slotsUsed = 0
-    this.#fragments.clear()
-    this.#head = this.#tail = -1
-    this.#size = 0
+    if (all) {
+      this.#index.fill(0)
+      this.#freeSlots = []
+      this.#slotsUsed = 0
+      this.#fragments.clear()
+      this.#head = this.#tail = -1
+      this.#size = 0
+    }
     if (out.length > 0) this.#onFlows(out, 'flush')
+    return this.#size > 0
   }
 
   /** Current flows, as they would be emitted now (for live queries). */
   snapshot (): Flow[] {
     const out: Flow[] = []
-    for (let e = this.#entryAt(this.#head); e !== undefined; e = this.#entryAt(this.#next[e.slot] as number)) out.push(this.#toFlow(e))
+    for (let s = this.#head; s >= 0; s = this.#rec[s * R_WORDS + R_NEXT] as number) out.push(this.#toFlow(s))
     return out
   }
 
   // ---- per packet --------------------------------------------------------------------------
 
-  #packetToFlow (pkt: DecodedPacket, seg: Segment, parent: FlowEntry | undefined, now: number, tsSec: number, tsNsec: number): FlowEntry {
+  /** The slot of the packet level's flow, created when new; `parent` is the slot of the level above (-1: none). */
+  #packetToFlow (pkt: DecodedPacket, seg: Segment, parent: number, now: number, tsSec: number, tsNsec: number): number {
     const d = pkt.data
-    this.#buildKey(d, seg, parent === undefined ? 0 : parent.id)
-    const hash = hashBytes(this.#kbuf, this.#keyLen)
-    let entry = this.#lookup(hash)
-    if (entry === undefined) {
-      entry = this.#create(pkt, seg, hash, parent, now, tsSec, tsNsec)
+    this.#buildKey(d, seg, parent < 0 ? 0 : this.#rec[parent * R_WORDS + R_ID] as number)
+    const hash = this.#hashKey()
+    let slot = this.#lookup(hash)
+    if (slot < 0) {
+      slot = this.#create(pkt, seg, hash, parent, now, tsSec, tsNsec)
     } else {
-      this.#touch(entry)
-      this.#update1(entry, pkt, seg, now, tsSec, tsNsec)
+      this.#touch(slot)
+      this.#update1(slot, pkt, seg, now, tsSec, tsNsec)
     }
-    entry.updated = true
-    if (seg.firstFragment && seg.ipVersion !== 0) this.#rememberFragment(d, seg, entry, now)
-    return entry
+    const f = slot * R_WORDS + R_FLAGS
+    this.#rec[f] = (this.#rec[f] as number) | F_UPDATED
+    if (seg.firstFragment && seg.ipVersion !== 0) this.#rememberFragment(d, seg, slot, now)
+    return slot
   }
 
-  #laterFragment (pkt: DecodedPacket, seg: Segment, parent: FlowEntry | undefined, now: number, tsSec: number, tsNsec: number): FlowEntry {
+  #laterFragment (pkt: DecodedPacket, seg: Segment, parent: number, now: number, tsSec: number, tsNsec: number): number {
     const known = this.#fragments.get(fragmentKey(pkt.data, seg))
-    if (known !== undefined && known.entry.alive && now - known.at < 30000) {
+    if (known !== undefined && this.#isAlive(known.slot, known.id) && now - known.at < 30000) {
       this.counters.fragmentsAttributed++
       known.at = now
-      this.#touch(known.entry)
-      this.#update1(known.entry, pkt, seg, now, tsSec, tsNsec)
-      known.entry.updated = true
-      return known.entry
+      this.#touch(known.slot)
+      // No key was built for this packet: its direction comes from the flow's endpoints.
+      this.#swapDecisive = false
+      this.#update1(known.slot, pkt, seg, now, tsSec, tsNsec)
+      const f = known.slot * R_WORDS + R_FLAGS
+      this.#rec[f] = (this.#rec[f] as number) | F_UPDATED
+      return known.slot
     }
     this.counters.fragmentsUnattributed++
     return this.#packetToFlow(pkt, seg, parent, now, tsSec, tsNsec)
   }
 
-  #rememberFragment (d: Uint8Array, seg: Segment, entry: FlowEntry, now: number): void {
+  /** Whether `slot` still holds the flow of internal id `id`. */
+  #isAlive (slot: number, id: number): boolean {
+    const r = slot * R_WORDS
+    return slot < this.#slotsUsed && ((this.#rec[r + R_FLAGS] as number) & F_ALIVE) !== 0 && this.#rec[r + R_ID] === id
+  }
+
+  #rememberFragment (d: Uint8Array, seg: Segment, slot: number, now: number): void {
     const key = fragmentKey(d, seg)
     this.#fragments.delete(key)
-    this.#fragments.set(key, { entry, at: now })
+    this.#fragments.set(key, { slot, id: this.#rec[slot * R_WORDS + R_ID] as number, at: now })
     if (this.#fragments.size > this.#maxFragments) {
       const oldest = this.#fragments.keys().next()
       if (oldest.done !== true) this.#fragments.delete(oldest.value)
@@ -348,7 +403,8 @@ export class FlowTable {
    * version, transport kind), then the direction-normalized endpoints Skydive keys on (flow/flow.go
    * Packet.Keys): network, transport (VNI and destination port for VXLAN/Geneve), ICMP, then link
    * in L2 mode or without IP; then the parent's internal id. The parts' lengths follow from the
-   * first three bytes, so two keys are equal exactly when Skydive's keys are.
+   * first three bytes, so two keys are equal exactly when Skydive's keys are, and comparing the
+   * zero-padded words up to one key's length is enough.
    */
   #buildKey (d: Uint8Array, seg: Segment, parentId: number): void {
     const k = this.#kbuf
@@ -362,16 +418,19 @@ export class FlowTable {
     const vxlanLike = seg.transport === TRANSPORT_UDP && (seg.tunnel === TUNNEL_VXLAN || seg.tunnel === TUNNEL_GENEVE)
 
     let swap = false
+    let decisive = false
     let fromNetwork = true
     if (useLink || !hasNet) {
       fromNetwork = false
       const cmp = compareRange(d, srcMac, d, dstMac, 6)
       swap = cmp > 0
+      decisive = cmp !== 0
       if (cmp === 0 && hasNet) fromNetwork = true
     }
     if (fromNetwork && hasNet) {
       const cmp = compareRange(d, srcIp, d, dstIp, ipLen)
       swap = cmp > 0
+      decisive = cmp !== 0
       if (cmp === 0 && seg.transport !== 0) {
         if (vxlanLike) {
           // bytes.Compare(VNI as 4 bytes, port as 2 bytes)
@@ -381,6 +440,7 @@ export class FlowTable {
       }
     }
     this.#swap = swap
+    this.#swapDecisive = decisive
     this.#useLink = useLink
 
     let o = 0
@@ -406,7 +466,29 @@ export class FlowTable {
       o = copy(k, o, d, swap ? dstMac : srcMac, 6)
       o = copy(k, o, d, swap ? srcMac : dstMac, 6)
     }
-    this.#keyLen = writeU32(k, o, parentId)
+    o = writeU32(k, o, parentId)
+    this.#keyLen = o
+    while ((o & 3) !== 0) k[o++] = 0
+  }
+
+  /** A 32-bit hash of the key words (murmur3's mixing); only used to find the bucket. */
+  #hashKey (): number {
+    const w = this.#kwords
+    const n = (this.#keyLen + 3) >> 2
+    let h = n
+    for (let i = 0; i < n; i++) {
+      let k = Math.imul(w[i] as number, 0xcc9e2d51)
+      k = Math.imul((k << 15) | (k >>> 17), 0x1b873593)
+      h ^= k
+      h = (h << 13) | (h >>> 19)
+      h = (Math.imul(h, 5) + 0xe6546b64) | 0
+    }
+    h ^= h >>> 16
+    h = Math.imul(h, 0x85ebca6b)
+    h ^= h >>> 13
+    h = Math.imul(h, 0xc2b2ae35)
+    h ^= h >>> 16
+    return h
   }
 
   /**
@@ -455,27 +537,22 @@ export class FlowTable {
     this.#l2Len = o
   }
 
-  #entryAt (slot: number): FlowEntry | undefined {
-    return slot < 0 ? undefined : this.#entries[slot]
-  }
-
-  /** The flow whose key bytes equal #kbuf[0, #keyLen), by linear probing from its hash. */
-  #lookup (hash: number): FlowEntry | undefined {
-    const index = this.#index
-    const hashes = this.#indexHash
+  /** The slot whose key equals #kbuf's, by linear probing from its hash; -1 when there is none. */
+  #lookup (hash: number): number {
     const mask = this.#indexMask
-    if (mask === 0) return undefined
-    const k = this.#kbuf; const n = this.#keyLen
-    const keys = this.#keys
+    if (mask === 0) return -1
+    const index = this.#index
+    const rec = this.#rec
+    const k = this.#kwords
+    const words = (this.#keyLen + 3) >> 2
     for (let i = hash & mask; ; i = (i + 1) & mask) {
-      const v = index[i] as number
-      if (v === 0) return undefined
-      if (hashes[i] !== hash) continue
-      const base = (v - 1) * KEY_STRIDE
-      if (keys[base] !== n) continue
+      const v = index[2 * i] as number
+      if (v === 0) return -1
+      if (index[2 * i + 1] !== hash) continue
+      const base = (v - 1) * R_WORDS + R_KEY
       let j = 0
-      while (j < n && keys[base + 1 + j] === k[j]) j++
-      if (j === n) return this.#entries[v - 1]
+      while (j < words && rec[base + j] === k[j]) j++
+      if (j === words) return v - 1
     }
   }
 
@@ -488,264 +565,327 @@ export class FlowTable {
   }
 
   #grow (capacity: number): void {
-    const keys = new Uint8Array(capacity * KEY_STRIDE); keys.set(this.#keys); this.#keys = keys
-    const prev = new Int32Array(capacity); prev.set(this.#prev); this.#prev = prev
-    const next = new Int32Array(capacity); next.set(this.#next); this.#next = next
+    const rec = new Int32Array(capacity * R_WORDS); rec.set(this.#rec); this.#rec = rec
+    this.#recD = new Float64Array(rec.buffer)
+    const ints = new Int32Array(capacity * I_STRIDE); ints.set(this.#ints); this.#ints = ints
+    const nums = new Float64Array(capacity * D_STRIDE); nums.set(this.#nums); this.#nums = nums
+    if (this.extraTcpMetric) { const tcp = new Float64Array(capacity * T_STRIDE); tcp.set(this.#tcp); this.#tcp = tcp }
     this.#capacity = capacity
     // The index stays at most half full: rebuild it at twice the new capacity.
     let size = 1
     while (size < capacity * 2) size *= 2
-    this.#index = new Int32Array(size)
-    this.#indexHash = new Int32Array(size)
+    this.#index = new Int32Array(size * 2)
     this.#indexMask = size - 1
-    for (const e of this.#entries) if (e !== undefined) this.#indexInsert(e.slot, e.hash)
+    for (let s = 0; s < this.#slotsUsed; s++) {
+      if (((rec[s * R_WORDS + R_FLAGS] as number) & F_ALIVE) !== 0) this.#indexInsert(s, rec[s * R_WORDS + R_HASH] as number)
+    }
   }
 
   #indexInsert (slot: number, hash: number): void {
     const index = this.#index
     const mask = this.#indexMask
     let i = hash & mask
-    while (index[i] !== 0) i = (i + 1) & mask
-    index[i] = slot + 1
-    this.#indexHash[i] = hash
+    while (index[2 * i] !== 0) i = (i + 1) & mask
+    index[2 * i] = slot + 1
+    index[2 * i + 1] = hash
   }
 
   /** Removes a slot from the index, shifting later entries of its probe run back (no tombstones). */
   #indexRemove (slot: number, hash: number): void {
     const index = this.#index
-    const hashes = this.#indexHash
     const mask = this.#indexMask
     let i = hash & mask
-    while (index[i] !== slot + 1) {
-      if (index[i] === 0) return
+    while (index[2 * i] !== slot + 1) {
+      if (index[2 * i] === 0) return
       i = (i + 1) & mask
     }
-    for (let j = (i + 1) & mask; index[j] !== 0; j = (j + 1) & mask) {
-      const home = (hashes[j] as number) & mask
+    for (let j = (i + 1) & mask; index[2 * j] !== 0; j = (j + 1) & mask) {
+      const home = (index[2 * j + 1] as number) & mask
       // The entry at j stays when its home lies cyclically in (i, j].
       if (i <= j ? (i < home && home <= j) : (i < home || home <= j)) continue
-      index[i] = index[j] as number
-      hashes[i] = hashes[j] as number
+      index[2 * i] = index[2 * j] as number
+      index[2 * i + 1] = index[2 * j + 1] as number
       i = j
     }
-    index[i] = 0
+    index[2 * i] = 0
   }
 
-  #create (pkt: DecodedPacket, seg: Segment, hash: number, parent: FlowEntry | undefined, now: number, tsSec: number, tsNsec: number): FlowEntry {
+  #create (pkt: DecodedPacket, seg: Segment, hash: number, parent: number, now: number, tsSec: number, tsNsec: number): number {
     const d = pkt.data
-    const k = this.#kbuf
-    if (this.#keyLen >= KEY_STRIDE) throw new RangeError(`flow key of ${this.#keyLen} bytes`) // cannot happen: 61 at most
+    if (this.#keyLen > KEY_BYTES) throw new RangeError(`flow key of ${this.#keyLen} bytes`) // cannot happen: 61 at most
     const slot = this.#takeSlot()
-    const e = new FlowEntry(slot, hash, this.#nextId++)
-    const base = slot * KEY_STRIDE
-    this.#keys[base] = this.#keyLen
-    this.#keys.set(k.subarray(0, this.#keyLen), base + 1)
+    // After #takeSlot: growing replaces the arrays.
+    const rec = this.#rec
+    const ints = this.#ints
+    const nums = this.#nums
+    const r = slot * R_WORDS
+    const ib = slot * I_STRIDE
+    const db = slot * D_STRIDE
+    rec.fill(0, r, r + R_WORDS)
+    ints.fill(0, ib, ib + I_STRIDE)
+    nums.fill(0, db, db + D_STRIDE)
+    const kw = this.#kwords
+    const words = (this.#keyLen + 3) >> 2
+    for (let j = 0; j < words; j++) rec[r + R_KEY + j] = kw[j] as number
+    rec[r + R_ID] = this.#nextId++
     if (this.#nextId > 0xffffffff) this.#nextId = 1
-    e.start0 = now - this.#epoch
-    e.last0 = e.start0
-    e.parentUUID = parent === undefined ? '' : parent.uuid
+    rec[r + R_HASH] = hash
+    let flags = F_ALIVE | (this.#swap ? F_SWAP : 0)
+    nums[db + D_START] = now - this.#epoch
+    this.#recD[slot * R_DOUBLES + RD_LAST] = now - this.#epoch
+    nums[db + D_RTT_SEC] = -1
+    if (parent >= 0) {
+      flags |= F_PARENT
+      ints[ib + I_PARENT_UUID] = ints[parent * I_STRIDE + I_UUID] as number
+      ints[ib + I_PARENT_UUID + 1] = ints[parent * I_STRIDE + I_UUID + 1] as number
+    }
 
     if (seg.hasEthernet) {
-      e.hasLink = true
-      e.linkId = seg.linkId()
-      e.aMacHi = macHi(d, seg.ethOffset + 6)
-      e.aMacLo = macLo(d, seg.ethOffset + 6)
-      e.bMacHi = macHi(d, seg.ethOffset)
-      e.bMacLo = macLo(d, seg.ethOffset)
+      flags |= F_LINK
+      nums[db + D_LINK_ID] = seg.linkId()
+      ints[ib + I_AMAC_HI] = macHi(d, seg.ethOffset + 6)
+      ints[ib + I_AMAC_LO] = macLo(d, seg.ethOffset + 6)
+      ints[ib + I_BMAC_HI] = macHi(d, seg.ethOffset)
+      ints[ib + I_BMAC_LO] = macLo(d, seg.ethOffset)
     }
     const lp = knownLayersPath(seg.layers, seg.layerCount)
-    e.layersPath = lp.path
-    e.application = lp.application
+    this.#layersPath[slot] = lp.path
+    let application = lp.application
 
-    let cidProto = -1; let cidSport: number | undefined; let cidDport: number | undefined; let cidOneWay = false
+    let cidProto = -1; let cidSport = -1; let cidDport = -1; let cidOneWay = false
     if (seg.ipVersion !== 0) {
       const v4 = seg.ipVersion === 4
       const src = seg.ipOffset + (v4 ? 12 : 8)
       const dst = src + (v4 ? 4 : 16)
-      e.networkProtocol = v4 ? 'IPV4' : 'IPV6'
-      e.networkId = seg.tunnelId
-      e.aIpLen = v4 ? 4 : 16
-      e.aIp0 = i32(d, src); e.bIp0 = i32(d, dst)
+      ints[ib + I_IPV] = seg.ipVersion
+      nums[db + D_NETWORK_ID] = seg.tunnelId
+      ints[ib + I_AIP] = i32(d, src); ints[ib + I_BIP] = i32(d, dst)
       if (!v4) {
-        e.aIp1 = i32(d, src + 4); e.aIp2 = i32(d, src + 8); e.aIp3 = i32(d, src + 12)
-        e.bIp1 = i32(d, dst + 4); e.bIp2 = i32(d, dst + 8); e.bIp3 = i32(d, dst + 12)
+        ints[ib + I_AIP + 1] = i32(d, src + 4); ints[ib + I_AIP + 2] = i32(d, src + 8); ints[ib + I_AIP + 3] = i32(d, src + 12)
+        ints[ib + I_BIP + 1] = i32(d, dst + 4); ints[ib + I_BIP + 2] = i32(d, dst + 8); ints[ib + I_BIP + 3] = i32(d, dst + 12)
       }
       cidProto = seg.ipProto
       if (seg.icmpVersion !== 0) {
-        e.icmpType = icmpTypeOf(seg)
-        e.icmpCode = seg.icmpCode
-        e.icmpId = seg.icmpVersion === 4 || seg.icmpv6Echo ? seg.icmpId : 0
+        ints[ib + I_ICMP_TYPE] = icmpTypeValue[icmpTypeOf(seg)] + 1
+        ints[ib + I_ICMP_CODE] = seg.icmpCode
+        ints[ib + I_ICMP_ID] = seg.icmpVersion === 4 || seg.icmpv6Echo ? seg.icmpId : 0
         const ports = icmpPorts(seg.icmpVersion === 4 ? 1 : 58, seg.icmpType, seg.icmpCode)
         cidProto = seg.icmpVersion === 4 ? 1 : 58
         cidSport = ports.sport; cidDport = ports.dport; cidOneWay = ports.oneWay
       }
       if (seg.transport !== 0) {
-        e.transportProtocol = seg.transport === TRANSPORT_TCP ? 'TCP' : seg.transport === TRANSPORT_UDP ? 'UDP' : 'SCTP'
-        e.transportA = seg.srcPort
-        e.transportB = seg.dstPort
+        ints[ib + I_TRANSPORT] = seg.transport
+        ints[ib + I_TRANSPORT_A] = seg.srcPort
+        ints[ib + I_TRANSPORT_B] = seg.dstPort
         cidProto = seg.transport
         cidSport = seg.srcPort; cidDport = seg.dstPort
         const apps = seg.transport === TRANSPORT_TCP ? this.#tcpApps : seg.transport === TRANSPORT_UDP ? this.#udpApps : undefined
-        const app = apps?.get(seg.srcPort) ?? apps?.get(seg.dstPort)
-        if (app !== undefined) e.application = app
-        if (seg.transport === TRANSPORT_TCP) {
-          if (this.extraTcpMetric) e.tcp = { ABSynStart: 0, BASynStart: 0, ABFinStart: 0, BAFinStart: 0, ABRstStart: 0, BARstStart: 0 }
+        if (apps !== undefined && apps.size > 0) {
+          const app = apps.get(seg.srcPort) ?? apps.get(seg.dstPort)
+          if (app !== undefined) application = app
+        }
+        if (seg.transport === TRANSPORT_TCP && this.extraTcpMetric) {
+          flags |= F_TCP
+          this.#tcp.fill(0, slot * T_STRIDE, (slot + 1) * T_STRIDE)
         }
       }
-      if (cidProto >= 0 && cidProto <= 255) {
-        e.cidProto = cidProto
-        e.cidSport = cidSport ?? -1
-        e.cidDport = cidDport ?? -1
-        e.cidOneWay = cidOneWay
-      }
     }
-    this.#setUUIDs(e, d, seg)
+    this.#application[slot] = application
+    if (cidProto >= 0 && cidProto <= 255) {
+      ints[ib + I_CID_PROTO] = cidProto
+      ints[ib + I_CID_SPORT] = cidSport
+      ints[ib + I_CID_DPORT] = cidDport
+      if (cidOneWay) flags |= F_CID_ONE_WAY
+    } else ints[ib + I_CID_PROTO] = -1
+    rec[r + R_FLAGS] = flags
+    this.#setUUIDs(slot, d, seg)
 
     // Link into the table; evict the least recently seen flow when full.
-    this.#entries[slot] = e
     this.#indexInsert(slot, hash)
-    this.#prev[slot] = -1
-    this.#next[slot] = this.#head
-    if (this.#head >= 0) this.#prev[this.#head] = slot
+    rec[r + R_PREV] = -1
+    rec[r + R_NEXT] = this.#head
+    if (this.#head >= 0) rec[this.#head * R_WORDS + R_PREV] = slot
     this.#head = slot
     if (this.#tail < 0) this.#tail = slot
     this.#size++
     this.counters.flowsCreated++
     if (this.#size > this.maxEntries && this.#tail >= 0) {
-      this.#remove(this.#entries[this.#tail] as FlowEntry)
+      this.#remove(this.#tail)
       this.counters.flowsDropped++
     }
-    this.#update1(e, pkt, seg, now, tsSec, tsNsec)
-    return e
+    this.#update1(slot, pkt, seg, now, tsSec, tsNsec)
+    return slot
   }
 
   /**
    * TrackingID, L3TrackingID and UUID exactly as Skydive computes them: one streaming hasher
    * read at the end of the L3 part, after the link part (when there is one), and after the parent
    * UUID (see StreamingXXH64 for why the intermediate reads matter); then the UUID is XXH64
-   * seeded with that key over the big-endian Start (ms) and the NodeTID.
+   * seeded with that key over the big-endian Start (ms) and the NodeTID. Kept as digests; their
+   * text is made when the flow is emitted.
    */
-  #setUUIDs (e: FlowEntry, d: Uint8Array, seg: Segment): void {
+  #setUUIDs (slot: number, d: Uint8Array, seg: Segment): void {
     this.#buildSkydiveKey(d, seg)
+    const ints = this.#ints
+    const ib = slot * I_STRIDE
     const k = this.#hbuf
     const out = this.#digest
     const h = this.#hasher
     let o = this.#l2Len
-    for (let i = 0; i < e.parentUUID.length; i++) k[o++] = e.parentUUID.charCodeAt(i) & 0xff
+    if (((this.#rec[slot * R_WORDS + R_FLAGS] as number) & F_PARENT) !== 0) o += hex64Into(ints[ib + I_PARENT_UUID] as number, ints[ib + I_PARENT_UUID + 1] as number, k, o)
     h.reset(0, 0)
     h.sum(k, this.#l3Len, out)
-    e.l3TrackingId = hex64(out[0] as number, out[1] as number)
+    ints[ib + I_L3_TRACKING] = out[0] as number; ints[ib + I_L3_TRACKING + 1] = out[1] as number
     if (this.#l2Len > this.#l3Len) h.sum(k, this.#l2Len, out)
-    e.trackingId = hex64(out[0] as number, out[1] as number)
+    ints[ib + I_TRACKING] = out[0] as number; ints[ib + I_TRACKING + 1] = out[1] as number
     h.sum(k, o, out)
     const keyHi = out[0] as number; const keyLo = out[1] as number
     const u = this.#uuidInput
-    const start = this.#epoch + e.start0
+    const start = this.#epoch + (this.#nums[slot * D_STRIDE + D_START] as number)
     const hi = Math.floor(start / 4294967296)
     writeU32(u, 0, hi >>> 0)
     writeU32(u, 4, (start - hi * 4294967296) >>> 0)
     xxh64Into(u, u.length, keyHi, keyLo, out)
-    e.uuid = hex64(out[0] as number, out[1] as number)
+    ints[ib + I_UUID] = out[0] as number; ints[ib + I_UUID + 1] = out[1] as number
   }
 
   /** Skydive's Flow.Update: metrics by direction, RTT, TCP metric, finish type. */
-  #update1 (e: FlowEntry, pkt: DecodedPacket, seg: Segment, now: number, tsSec: number, tsNsec: number): void {
+  #update1 (slot: number, pkt: DecodedPacket, seg: Segment, now: number, tsSec: number, tsNsec: number): void {
     const d = pkt.data
-    e.last0 = now - this.#epoch
-    let ab: boolean
+    const rec = this.#rec
+    const recD = this.#recD
+    const r = slot * R_WORDS
+    const rd = slot * R_DOUBLES
+    recD[rd + RD_LAST] = now - this.#epoch
+    const flags = rec[r + R_FLAGS] as number
     let length: number
+    let linkPath = false
     if (this.layerKeyMode === 'L3') {
       length = seg.length
       if (length === 0 && seg.hasEthernet) length = 14 + seg.ethPayloadLength
       if (length === 0) length = seg.ipTotalLength
-      ab = e.networkProtocol !== '' && seg.ipVersion !== 0 ? this.#isABByNetwork(e, d, seg) : this.#isABByLink(e, d, seg)
-    } else if (e.hasLink && seg.hasEthernet) {
+    } else if ((flags & F_LINK) !== 0 && seg.hasEthernet) {
       length = seg.length > 0 ? seg.length : 14 + seg.ethPayloadLength
-      ab = this.#isABByLink(e, d, seg)
+      linkPath = true
     } else {
       length = seg.ipTotalLength
-      ab = this.#isABByNetwork(e, d, seg)
     }
-    if (ab) { e.abPackets++; e.abBytes += length } else { e.baPackets++; e.baBytes += length }
+    // A is the first packet's source. When this packet's key direction was decided by different
+    // MACs or different IPs, it was decided by the very addresses the A side is recognized by,
+    // and the first packet's was too (same key, same addresses): same swap, same side. Otherwise
+    // compare with the flow's A endpoint.
+    let ab: boolean
+    if (this.#swapDecisive) ab = this.#swap === ((flags & F_SWAP) !== 0)
+    else if (this.layerKeyMode === 'L3') {
+      const ib = slot * I_STRIDE
+      ab = this.#ints[ib + I_IPV] !== 0 && seg.ipVersion !== 0 ? this.#isABByNetwork(ib, d, seg) : this.#isABByLink(ib, d, seg)
+    } else ab = linkPath ? this.#isABByLink(slot * I_STRIDE, d, seg) : this.#isABByNetwork(slot * I_STRIDE, d, seg)
+    if (ab) {
+      recD[rd + RD_AB_PACKETS] = (recD[rd + RD_AB_PACKETS] as number) + 1
+      recD[rd + RD_AB_BYTES] = (recD[rd + RD_AB_BYTES] as number) + length
+    } else {
+      recD[rd + RD_BA_PACKETS] = (recD[rd + RD_BA_PACKETS] as number) + 1
+      recD[rd + RD_BA_BYTES] = (recD[rd + RD_BA_BYTES] as number) + length
+    }
 
     // RTT: ICMP echo request → reply, TCP SYN → SYN-ACK (or RST).
     if (seg.icmpVersion !== 0) {
       const t = seg.icmpType
       const request = seg.icmpVersion === 4 ? t === 8 : t === 128
       const reply = seg.icmpVersion === 4 ? t === 0 : t === 129
-      if (request && e.rttSec < 0) { e.rttSec = tsSec; e.rttNsec = tsNsec } else if (reply && e.rttSec >= 0) {
-        e.rtt = (tsSec - e.rttSec) * 1e9 + (tsNsec - e.rttNsec)
-        e.rttSec = -1
-      }
+      if (request || reply) this.#rtt(slot, request, reply, tsSec, tsNsec)
     } else if (seg.transport === TRANSPORT_TCP) {
       const f = seg.tcpFlags
-      if ((f & TCP_SYN) !== 0 && e.rttSec < 0) { e.rttSec = tsSec; e.rttNsec = tsNsec } else if (e.rttSec >= 0 && (((f & TCP_SYN) !== 0 && (f & TCP_ACK) !== 0) || (f & TCP_RST) !== 0)) {
-        e.rtt = (tsSec - e.rttSec) * 1e9 + (tsNsec - e.rttNsec)
-        e.rttSec = -1
+      if ((f & (TCP_SYN | TCP_RST)) !== 0) this.#rtt(slot, (f & TCP_SYN) !== 0, ((f & TCP_SYN) !== 0 && (f & TCP_ACK) !== 0) || (f & TCP_RST) !== 0, tsSec, tsNsec)
+      if ((f & (TCP_FIN | TCP_RST)) !== 0 && rec[r + R_FINISH] === FinishType.NOT_FINISHED) {
+        rec[r + R_FINISH] = (f & TCP_FIN) !== 0 ? FinishType.TCP_FIN : FinishType.TCP_RST
       }
-      if ((f & (TCP_FIN | TCP_RST)) !== 0 && e.finishType === FinishType.NOT_FINISHED) {
-        e.finishType = (f & TCP_FIN) !== 0 ? FinishType.TCP_FIN : FinishType.TCP_RST
-      }
-      if (e.tcp !== undefined && (f & (TCP_SYN | TCP_FIN | TCP_RST)) !== 0 && seg.ipVersion !== 0) this.#updateTcpMetric(e, d, seg, now)
+      if ((flags & F_TCP) !== 0 && (f & (TCP_SYN | TCP_FIN | TCP_RST)) !== 0 && seg.ipVersion !== 0) this.#updateTcpMetric(slot, d, seg, now)
     }
   }
 
-  #updateTcpMetric (e: FlowEntry, d: Uint8Array, seg: Segment, now: number): void {
-    const m = e.tcp as TCPMetric
-    const fromA = this.#isABByNetwork(e, d, seg)
+  /** A request starts a round trip when none is pending; an answer ends the pending one. */
+  #rtt (slot: number, request: boolean, answer: boolean, tsSec: number, tsNsec: number): void {
+    const nums = this.#nums
+    const db = slot * D_STRIDE
+    const pending = nums[db + D_RTT_SEC] as number
+    if (request && pending < 0) { nums[db + D_RTT_SEC] = tsSec; nums[db + D_RTT_NSEC] = tsNsec } else if (answer && pending >= 0) {
+      nums[db + D_RTT] = (tsSec - pending) * 1e9 + (tsNsec - (nums[db + D_RTT_NSEC] as number))
+      nums[db + D_RTT_SEC] = -1
+    }
+  }
+
+  #updateTcpMetric (slot: number, d: Uint8Array, seg: Segment, now: number): void {
+    const m = this.#tcp
+    const t = slot * T_STRIDE
+    const rec = this.#rec
+    const r = slot * R_WORDS
+    const ints = this.#ints
+    const ib = slot * I_STRIDE
+    const fromA = this.#isABByNetwork(ib, d, seg)
     const f = seg.tcpFlags
     if ((f & TCP_SYN) !== 0) {
-      if (fromA && m.ABSynStart === 0) { m.ABSynStart = now; m.ABSynTTL = seg.ttl } else if (!fromA && m.BASynStart === 0) { m.BASynStart = now; m.BASynTTL = seg.ttl }
+      if (fromA && m[t] === 0) {
+        m[t] = now
+        ints[ib + I_SYN_TTL_AB] = seg.ttl
+        rec[r + R_FLAGS] = (rec[r + R_FLAGS] as number) | F_SYN_TTL_AB
+      } else if (!fromA && m[t + 1] === 0) {
+        m[t + 1] = now
+        ints[ib + I_SYN_TTL_BA] = seg.ttl
+        const flags = rec[r + R_FLAGS] as number
+        rec[r + R_FLAGS] = flags | F_SYN_TTL_BA | ((flags & (F_SYN_TTL_AB | F_SYN_TTL_BA)) === 0 ? F_SYN_TTL_BA_FIRST : 0)
+      }
     } else if ((f & TCP_FIN) !== 0) {
-      if (fromA) { if (m.ABFinStart === 0) m.ABFinStart = now } else if (m.BAFinStart === 0) m.BAFinStart = now
+      if (fromA) { if (m[t + 2] === 0) m[t + 2] = now } else if (m[t + 3] === 0) m[t + 3] = now
     } else if ((f & TCP_RST) !== 0) {
-      if (fromA) { if (m.ABRstStart === 0) m.ABRstStart = now } else if (m.BARstStart === 0) m.BARstStart = now
+      if (fromA) { if (m[t + 4] === 0) m[t + 4] = now } else if (m[t + 5] === 0) m[t + 5] = now
     }
   }
 
-  #isABByLink (e: FlowEntry, d: Uint8Array, seg: Segment): boolean {
-    if (!seg.hasEthernet) return this.#isABByNetwork(e, d, seg)
+  #isABByLink (ib: number, d: Uint8Array, seg: Segment): boolean {
+    if (!seg.hasEthernet) return this.#isABByNetwork(ib, d, seg)
     const src = seg.ethOffset + 6
-    if (compareRange(d, src, d, seg.ethOffset, 6) === 0) return this.#isABByNetwork(e, d, seg)
-    return macHi(d, src) === e.aMacHi && macLo(d, src) === e.aMacLo
+    if (compareRange(d, src, d, seg.ethOffset, 6) === 0) return this.#isABByNetwork(ib, d, seg)
+    return macHi(d, src) === this.#ints[ib + I_AMAC_HI] && macLo(d, src) === this.#ints[ib + I_AMAC_LO]
   }
 
-  #isABByNetwork (e: FlowEntry, d: Uint8Array, seg: Segment): boolean {
-    if (e.networkProtocol === '' || seg.ipVersion === 0) return false
-    const len = seg.ipVersion === 4 ? 4 : 16
-    if (len !== e.aIpLen) return false
-    const src = seg.ipOffset + (seg.ipVersion === 4 ? 12 : 8)
-    if (compareRange(d, src, d, src + len, len) === 0 && e.transportProtocol !== '' && seg.transport !== 0) {
-      return seg.srcPort === e.transportA
+  #isABByNetwork (ib: number, d: Uint8Array, seg: Segment): boolean {
+    const ints = this.#ints
+    const ipv = ints[ib + I_IPV] as number
+    if (ipv === 0 || seg.ipVersion !== ipv) return false
+    const len = ipv === 4 ? 4 : 16
+    const src = seg.ipOffset + (ipv === 4 ? 12 : 8)
+    if (ints[ib + I_TRANSPORT] !== 0 && seg.transport !== 0 && compareRange(d, src, d, src + len, len) === 0) {
+      return seg.srcPort === ints[ib + I_TRANSPORT_A]
     }
-    if (i32(d, src) !== e.aIp0) return false
-    return len === 4 || (i32(d, src + 4) === e.aIp1 && i32(d, src + 8) === e.aIp2 && i32(d, src + 12) === e.aIp3)
+    if (i32(d, src) !== ints[ib + I_AIP]) return false
+    return len === 4 || (i32(d, src + 4) === ints[ib + I_AIP + 1] && i32(d, src + 8) === ints[ib + I_AIP + 2] && i32(d, src + 12) === ints[ib + I_AIP + 3])
   }
 
-  #touch (e: FlowEntry): void {
-    const slot = e.slot
-    if (this.#head === slot) return
-    const prev = this.#prev; const next = this.#next
+  #touch (slot: number): void {
+    const head = this.#head
+    if (head === slot) return
+    const rec = this.#rec
+    const r = slot * R_WORDS
     // unlink (not the head, so it has a previous flow)
-    const p = prev[slot] as number; const n = next[slot] as number
-    next[p] = n
-    if (n >= 0) prev[n] = p; else this.#tail = p
+    const p = rec[r + R_PREV] as number; const n = rec[r + R_NEXT] as number
+    rec[p * R_WORDS + R_NEXT] = n
+    if (n >= 0) rec[n * R_WORDS + R_PREV] = p; else this.#tail = p
     // push front
-    prev[slot] = -1
-    next[slot] = this.#head
-    prev[this.#head] = slot
+    rec[r + R_PREV] = -1
+    rec[r + R_NEXT] = head
+    rec[head * R_WORDS + R_PREV] = slot
     this.#head = slot
   }
 
-  #remove (e: FlowEntry): void {
-    e.alive = false
-    const slot = e.slot
-    const prev = this.#prev; const next = this.#next
-    const p = prev[slot] as number; const n = next[slot] as number
-    if (p >= 0) next[p] = n; else this.#head = n
-    if (n >= 0) prev[n] = p; else this.#tail = p
-    this.#indexRemove(slot, e.hash)
-    this.#entries[slot] = undefined
+  #remove (slot: number): void {
+    const rec = this.#rec
+    const r = slot * R_WORDS
+    rec[r + R_FLAGS] = (rec[r + R_FLAGS] as number) & ~F_ALIVE
+    const p = rec[r + R_PREV] as number; const n = rec[r + R_NEXT] as number
+    if (p >= 0) rec[p * R_WORDS + R_NEXT] = n; else this.#head = n
+    if (n >= 0) rec[n * R_WORDS + R_PREV] = p; else this.#tail = p
+    this.#indexRemove(slot, rec[r + R_HASH] as number)
     this.#freeSlots.push(slot)
     this.#size--
   }
@@ -754,17 +894,20 @@ export class FlowTable {
 
   #expire (now: number): void {
     const out: Flow[] = []
-    for (let e = this.#entryAt(this.#tail); e !== undefined;) {
-      const prev = this.#entryAt(this.#prev[e.slot] as number)
-      const last = this.#epoch + e.last0
+    const rec = this.#rec
+    for (let s = this.#tail; s >= 0;) {
+      const r = s * R_WORDS
+      const prev = rec[r + R_PREV] as number
+      const last = this.#epoch + (this.#recD[s * R_DOUBLES + RD_LAST] as number)
       if (now - last >= this.expireMs) {
-        if (e.updated) this.#updateMetric(e, this.#lastUpdate, last)
-        if (e.finishType === FinishType.NOT_FINISHED) e.finishType = FinishType.TIMEOUT
-        out.push(this.#toFlow(e))
-        this.#remove(e)
+        if (((rec[r + R_FLAGS] as number) & F_UPDATED) !== 0) this.#updateMetric(s, this.#lastUpdate, last)
+        if (rec[r + R_FINISH] === FinishType.NOT_FINISHED) rec[r + R_FINISH] = FinishType.TIMEOUT
+        out.push(this.#toFlow(s))
+        this.#remove(s)
         this.counters.flowsExpired++
+        if (out.length === EMIT_BATCH) this.#onFlows(out.splice(0), 'expire')
       }
-      e = prev
+      s = prev
     }
     if (out.length > 0) this.#onFlows(out, 'expire')
   }
@@ -772,116 +915,191 @@ export class FlowTable {
   #update (from: number, now: number): void {
     const updated: Flow[] = []
     const finals: Flow[] = []
-    for (let e = this.#entryAt(this.#tail); e !== undefined;) {
-      const prev = this.#entryAt(this.#prev[e.slot] as number)
-      const appTimeout = this.#appTimeoutMs.get(e.application) ?? 0
-      if (e.updated) {
-        this.#updateMetric(e, from, now)
-        updated.push(this.#toFlow(e))
-      } else if (appTimeout > 0 && now - (this.#epoch + e.last0) > appTimeout) {
-        if (e.finishType === FinishType.NOT_FINISHED) e.finishType = FinishType.TIMEOUT
-        finals.push(this.#toFlow(e))
-        this.#remove(e)
+    const rec = this.#rec
+    const recD = this.#recD
+    const nums = this.#nums
+    for (let s = this.#tail; s >= 0;) {
+      const r = s * R_WORDS
+      const rd = s * R_DOUBLES
+      const db = s * D_STRIDE
+      const prev = rec[r + R_PREV] as number
+      const appTimeout = this.#appTimeoutMs.get(this.#application[s] as string) ?? 0
+      const flags = rec[r + R_FLAGS] as number
+      if ((flags & F_UPDATED) !== 0) {
+        this.#updateMetric(s, from, now)
+        if (this.#emitUpdates) updated.push(this.#toFlow(s))
+      } else if (appTimeout > 0 && now - (this.#epoch + (recD[rd + RD_LAST] as number)) > appTimeout) {
+        if (rec[r + R_FINISH] === FinishType.NOT_FINISHED) rec[r + R_FINISH] = FinishType.TIMEOUT
+        finals.push(this.#toFlow(s))
+        this.#remove(s)
         this.counters.flowsExpired++
-        e = prev
+        if (!this.#emitUpdates && finals.length === EMIT_BATCH) this.#onFlows(finals.splice(0), 'expire')
+        s = prev
         continue
-      } else if (e.lum !== undefined) {
-        e.lum.ABPackets = e.lum.ABBytes = e.lum.BAPackets = e.lum.BABytes = 0
-        e.lum.Start = from
-        e.lum.Last = now
       } else {
-        e.lum = { ABPackets: 0, ABBytes: 0, BAPackets: 0, BABytes: 0, Start: from, Last: now }
+        // Nothing since the last tick: the last update's metric is zero (its RTT, if any, stays).
+        if ((flags & F_LUM) === 0) nums[db + D_LUM + 6] = 0
+        nums[db + D_LUM] = 0; nums[db + D_LUM + 1] = 0; nums[db + D_LUM + 2] = 0; nums[db + D_LUM + 3] = 0
+        nums[db + D_LUM + 4] = from
+        nums[db + D_LUM + 5] = now
+        rec[r + R_FLAGS] = flags | F_LUM
       }
-      e.updated = false
-      e.lastAbPackets = e.abPackets; e.lastAbBytes = e.abBytes; e.lastBaPackets = e.baPackets; e.lastBaBytes = e.baBytes
-      if (e.finishType !== FinishType.NOT_FINISHED && now - (this.#epoch + e.last0) >= this.holdMs) {
-        finals.push(this.#toFlow(e))
-        this.#remove(e)
+      rec[r + R_FLAGS] = (rec[r + R_FLAGS] as number) & ~F_UPDATED
+      nums[db + D_PREV_AB_PACKETS] = recD[rd + RD_AB_PACKETS] as number
+      nums[db + D_PREV_AB_BYTES] = recD[rd + RD_AB_BYTES] as number
+      nums[db + D_PREV_BA_PACKETS] = recD[rd + RD_BA_PACKETS] as number
+      nums[db + D_PREV_BA_BYTES] = recD[rd + RD_BA_BYTES] as number
+      if (rec[r + R_FINISH] !== FinishType.NOT_FINISHED && now - (this.#epoch + (recD[rd + RD_LAST] as number)) >= this.holdMs) {
+        finals.push(this.#toFlow(s))
+        this.#remove(s)
+        // Updates are all emitted before the flows that end: finals go early only when there are none.
+        if (!this.#emitUpdates && finals.length === EMIT_BATCH) this.#onFlows(finals.splice(0), 'expire')
       }
-      e = prev
+      s = prev
     }
     if (updated.length > 0) this.#onFlows(updated, 'update')
     if (finals.length > 0) this.#onFlows(finals, 'expire')
   }
 
   /** LastUpdateMetric = Metric minus its value at the previous tick, over [start, last]. */
-  #updateMetric (e: FlowEntry, start: number, last: number): void {
-    if (e.lum === undefined) start = this.#epoch + e.start0
-    e.lum = {
-      ABPackets: e.abPackets - e.lastAbPackets,
-      ABBytes: e.abBytes - e.lastAbBytes,
-      BAPackets: e.baPackets - e.lastBaPackets,
-      BABytes: e.baBytes - e.lastBaBytes,
-      Start: start,
-      Last: last
-    }
-    if (e.rtt !== 0) e.lum.RTT = e.rtt
+  #updateMetric (slot: number, start: number, last: number): void {
+    const rec = this.#rec
+    const recD = this.#recD
+    const nums = this.#nums
+    const r = slot * R_WORDS
+    const rd = slot * R_DOUBLES
+    const db = slot * D_STRIDE
+    const flags = rec[r + R_FLAGS] as number
+    if ((flags & F_LUM) === 0) start = this.#epoch + (nums[db + D_START] as number)
+    nums[db + D_LUM] = (recD[rd + RD_AB_PACKETS] as number) - (nums[db + D_PREV_AB_PACKETS] as number)
+    nums[db + D_LUM + 1] = (recD[rd + RD_AB_BYTES] as number) - (nums[db + D_PREV_AB_BYTES] as number)
+    nums[db + D_LUM + 2] = (recD[rd + RD_BA_PACKETS] as number) - (nums[db + D_PREV_BA_PACKETS] as number)
+    nums[db + D_LUM + 3] = (recD[rd + RD_BA_BYTES] as number) - (nums[db + D_PREV_BA_BYTES] as number)
+    nums[db + D_LUM + 4] = start
+    nums[db + D_LUM + 5] = last
+    nums[db + D_LUM + 6] = nums[db + D_RTT] as number
+    rec[r + R_FLAGS] = flags | F_LUM
   }
 
   /** The flow as emitted, with its fields in Skydive's JSON order. */
-  #toFlow (e: FlowEntry): Flow {
-    const f: Partial<Flow> = { UUID: e.uuid, LayersPath: e.layersPath, Application: e.application }
-    if (e.hasLink) f.Link = { Protocol: 'ETHERNET', A: macText(e.aMacHi, e.aMacLo), B: macText(e.bMacHi, e.bMacLo), ID: e.linkId }
-    if (e.networkProtocol !== '') {
-      f.Network = { Protocol: e.networkProtocol, A: this.#ipText(e.aIp0, e.aIp1, e.aIp2, e.aIp3, e.aIpLen), B: this.#ipText(e.bIp0, e.bIp1, e.bIp2, e.bIp3, e.aIpLen), ID: e.networkId }
+  #toFlow (slot: number): Flow {
+    const rec = this.#rec
+    const recD = this.#recD
+    const ints = this.#ints
+    const nums = this.#nums
+    const r = slot * R_WORDS
+    const rd = slot * R_DOUBLES
+    const ib = slot * I_STRIDE
+    const db = slot * D_STRIDE
+    const flags = rec[r + R_FLAGS] as number
+    const f: Partial<Flow> = {
+      UUID: hex64(ints[ib + I_UUID] as number, ints[ib + I_UUID + 1] as number),
+      LayersPath: this.#layersPath[slot] as string,
+      Application: this.#application[slot] as string
     }
-    if (e.transportProtocol !== '') f.Transport = { Protocol: e.transportProtocol, A: e.transportA, B: e.transportB, ID: 0 }
-    if (e.icmpType !== '') {
-      const icmp: ICMPLayer = { Type: e.icmpType }
-      if (e.icmpCode !== 0) icmp.Code = e.icmpCode
-      if (e.icmpId !== 0) icmp.ID = e.icmpId
+    if ((flags & F_LINK) !== 0) {
+      f.Link = {
+        Protocol: 'ETHERNET',
+        A: macText(ints[ib + I_AMAC_HI] as number, ints[ib + I_AMAC_LO] as number),
+        B: macText(ints[ib + I_BMAC_HI] as number, ints[ib + I_BMAC_LO] as number),
+        ID: nums[db + D_LINK_ID] as number
+      }
+    }
+    const ipv = ints[ib + I_IPV] as number
+    if (ipv !== 0) {
+      f.Network = { Protocol: ipv === 4 ? 'IPV4' : 'IPV6', A: this.#ipText(ints, ib + I_AIP, ipv), B: this.#ipText(ints, ib + I_BIP, ipv), ID: nums[db + D_NETWORK_ID] as number }
+    }
+    const transport = ints[ib + I_TRANSPORT] as number
+    if (transport !== 0) {
+      f.Transport = { Protocol: transportNames[transport] as FlowProtocol, A: ints[ib + I_TRANSPORT_A] as number, B: ints[ib + I_TRANSPORT_B] as number, ID: 0 }
+    }
+    const icmpType = ints[ib + I_ICMP_TYPE] as number
+    if (icmpType !== 0) {
+      const icmp: ICMPLayer = { Type: icmpTypes[icmpType - 1] as ICMPType }
+      const code = ints[ib + I_ICMP_CODE] as number
+      const id = ints[ib + I_ICMP_ID] as number
+      if (code !== 0) icmp.Code = code
+      if (id !== 0) icmp.ID = id
       f.ICMP = icmp
     }
-    if (e.lum !== undefined) f.LastUpdateMetric = { ...e.lum }
-    const start = this.#epoch + e.start0
-    const last = this.#epoch + e.last0
-    const metric: FlowMetric = { ABPackets: e.abPackets, ABBytes: e.abBytes, BAPackets: e.baPackets, BABytes: e.baBytes, Start: start, Last: last }
-    if (e.rtt !== 0) metric.RTT = e.rtt
+    if ((flags & F_LUM) !== 0) {
+      const lum: FlowMetric = {
+        ABPackets: nums[db + D_LUM] as number,
+        ABBytes: nums[db + D_LUM + 1] as number,
+        BAPackets: nums[db + D_LUM + 2] as number,
+        BABytes: nums[db + D_LUM + 3] as number,
+        Start: nums[db + D_LUM + 4] as number,
+        Last: nums[db + D_LUM + 5] as number
+      }
+      const rtt = nums[db + D_LUM + 6] as number
+      if (rtt !== 0) lum.RTT = rtt
+      f.LastUpdateMetric = lum
+    }
+    const start = this.#epoch + (nums[db + D_START] as number)
+    const last = this.#epoch + (recD[rd + RD_LAST] as number)
+    const metric: FlowMetric = {
+      ABPackets: recD[rd + RD_AB_PACKETS] as number,
+      ABBytes: recD[rd + RD_AB_BYTES] as number,
+      BAPackets: recD[rd + RD_BA_PACKETS] as number,
+      BABytes: recD[rd + RD_BA_BYTES] as number,
+      Start: start,
+      Last: last
+    }
+    const rtt = nums[db + D_RTT] as number
+    if (rtt !== 0) metric.RTT = rtt
     f.Metric = metric
-    if (e.tcp !== undefined) {
-      const t: TCPMetric = { ...e.tcp }
-      if (t.ABSynTTL === 0) delete t.ABSynTTL
-      if (t.BASynTTL === 0) delete t.BASynTTL
-      f.TCPMetric = t
+    if ((flags & F_TCP) !== 0) {
+      const m = this.#tcp
+      const t = slot * T_STRIDE
+      const tcp: TCPMetric = { ABSynStart: m[t] as number, BASynStart: m[t + 1] as number, ABFinStart: m[t + 2] as number, BAFinStart: m[t + 3] as number, ABRstStart: m[t + 4] as number, BARstStart: m[t + 5] as number }
+      // A TTL of 0 is left out, as one never seen; the two keep the order they were first set in.
+      const abTtl = (flags & F_SYN_TTL_AB) !== 0 ? ints[ib + I_SYN_TTL_AB] as number : 0
+      const baTtl = (flags & F_SYN_TTL_BA) !== 0 ? ints[ib + I_SYN_TTL_BA] as number : 0
+      if ((flags & F_SYN_TTL_BA_FIRST) !== 0 && baTtl !== 0) tcp.BASynTTL = baTtl
+      if (abTtl !== 0) tcp.ABSynTTL = abTtl
+      if ((flags & F_SYN_TTL_BA_FIRST) === 0 && baTtl !== 0) tcp.BASynTTL = baTtl
+      f.TCPMetric = tcp
     }
     f.Start = start
     f.Last = last
-    f.TrackingID = e.trackingId
-    f.L3TrackingID = e.l3TrackingId
-    f.ParentUUID = e.parentUUID
+    f.TrackingID = hex64(ints[ib + I_TRACKING] as number, ints[ib + I_TRACKING + 1] as number)
+    f.L3TrackingID = hex64(ints[ib + I_L3_TRACKING] as number, ints[ib + I_L3_TRACKING + 1] as number)
+    f.ParentUUID = (flags & F_PARENT) !== 0 ? hex64(ints[ib + I_PARENT_UUID] as number, ints[ib + I_PARENT_UUID + 1] as number) : ''
     if (this.nodeTID !== '') f.NodeTID = this.nodeTID
     if (this.captureID !== '') f.CaptureID = this.captureID
     f.RawPacketsCaptured = 0
-    if (e.finishType !== FinishType.NOT_FINISHED) f.FinishType = e.finishType
-    if (e.cidProto >= 0) f.CommunityID = this.#communityId(e)
+    const finish = rec[r + R_FINISH] as FinishTypeValue
+    if (finish !== FinishType.NOT_FINISHED) f.FinishType = finish
+    if ((ints[ib + I_CID_PROTO] as number) >= 0) f.CommunityID = this.#communityId(ints, ib, flags)
     f.SamplingRate = this.samplingRate
     return f as Flow
   }
 
-  #ipText (w0: number, w1: number, w2: number, w3: number, len: number): string {
+  #ipText (ints: Int32Array, at: number, version: number): string {
     const b = this.#addrA
-    putI32(b, 0, w0)
-    if (len === 4) return formatIPv4(b, 0)
-    putI32(b, 4, w1); putI32(b, 8, w2); putI32(b, 12, w3)
+    putI32(b, 0, ints[at] as number)
+    if (version === 4) return formatIPv4(b, 0)
+    putI32(b, 4, ints[at + 1] as number); putI32(b, 8, ints[at + 2] as number); putI32(b, 12, ints[at + 3] as number)
     return formatIPv6(b, 0)
   }
 
-  #communityId (e: FlowEntry): string {
-    const v4 = e.aIpLen === 4
+  #communityId (ints: Int32Array, ib: number, flags: number): string {
+    const v4 = ints[ib + I_IPV] === 4
     const a = v4 ? this.#addrA4 : this.#addrA
     const b = v4 ? this.#addrB4 : this.#addrB
-    putI32(a, 0, e.aIp0); putI32(b, 0, e.bIp0)
-    if (!v4) {
-      putI32(a, 4, e.aIp1); putI32(a, 8, e.aIp2); putI32(a, 12, e.aIp3)
-      putI32(b, 4, e.bIp1); putI32(b, 8, e.bIp2); putI32(b, 12, e.bIp3)
+    for (let w = 0; w < (v4 ? 1 : 4); w++) {
+      putI32(a, 4 * w, ints[ib + I_AIP + w] as number)
+      putI32(b, 4 * w, ints[ib + I_BIP + w] as number)
     }
+    const sport = ints[ib + I_CID_SPORT] as number
+    const dport = ints[ib + I_CID_DPORT] as number
     return communityId({
-      proto: e.cidProto,
+      proto: ints[ib + I_CID_PROTO] as number,
       saddr: a,
       daddr: b,
-      sport: e.cidSport < 0 ? undefined : e.cidSport,
-      dport: e.cidDport < 0 ? undefined : e.cidDport,
-      oneWay: e.cidOneWay,
+      sport: sport < 0 ? undefined : sport,
+      dport: dport < 0 ? undefined : dport,
+      oneWay: (flags & F_CID_ONE_WAY) !== 0,
       seed: this.#cidSeed
     })
   }
@@ -966,16 +1184,14 @@ function macHi (d: Uint8Array, i: number): number {
 }
 
 const hexChars = Buffer.from('0123456789abcdef', 'latin1')
-const macOut = Buffer.from('00:00:00:00:00:00', 'latin1')
 
 /** `aa:bb:cc:dd:ee:ff` of a MAC kept as macHi/macLo, as one flat string. */
 function macText (hi: number, lo: number): string {
-  for (let i = 0; i < 6; i++) {
-    const b = i < 4 ? (hi >>> (24 - 8 * i)) & 0xff : (lo >>> (40 - 8 * i)) & 0xff
-    macOut[i * 3] = hexChars[b >>> 4] as number
-    macOut[i * 3 + 1] = hexChars[b & 15] as number
-  }
-  return macOut.toString('latin1')
+  const c = hexChars
+  return String.fromCharCode(
+    c[(hi >>> 28) & 15] as number, c[(hi >>> 24) & 15] as number, 58, c[(hi >>> 20) & 15] as number, c[(hi >>> 16) & 15] as number, 58,
+    c[(hi >>> 12) & 15] as number, c[(hi >>> 8) & 15] as number, 58, c[(hi >>> 4) & 15] as number, c[hi & 15] as number, 58,
+    c[(lo >>> 12) & 15] as number, c[(lo >>> 8) & 15] as number, 58, c[(lo >>> 4) & 15] as number, c[lo & 15] as number)
 }
 
 function macLo (d: Uint8Array, i: number): number {

@@ -148,17 +148,30 @@ export function xxh64Into (data: Uint8Array, len: number, seedHi: number, seedLo
 }
 
 const hexDigits = Buffer.from('0123456789abcdef', 'latin1')
-const hexOut = Buffer.alloc(16)
 
 /** Hex digest the way Go's strconv.FormatUint(v, 16) prints it: lowercase, no leading zeros. */
 export function hex64 (hi: number, lo: number): string {
-  // Digits into a scratch buffer, one flat string out (Number#toString(16) is slow, and
-  // concatenation would keep a tree of strings per flow).
-  for (let i = 0; i < 8; i++) {
-    hexOut[i] = hexDigits[(hi >>> (28 - 4 * i)) & 15] as number
-    hexOut[8 + i] = hexDigits[(lo >>> (28 - 4 * i)) & 15] as number
-  }
+  // One flat string from char codes: Number#toString(16) is slow, a Buffer's toString costs
+  // more than the string, and concatenation would keep a tree of strings per flow.
+  const c = hexDigits
+  const s = String.fromCharCode(
+    c[(hi >>> 28) & 15] as number, c[(hi >>> 24) & 15] as number, c[(hi >>> 20) & 15] as number, c[(hi >>> 16) & 15] as number,
+    c[(hi >>> 12) & 15] as number, c[(hi >>> 8) & 15] as number, c[(hi >>> 4) & 15] as number, c[hi & 15] as number,
+    c[(lo >>> 28) & 15] as number, c[(lo >>> 24) & 15] as number, c[(lo >>> 20) & 15] as number, c[(lo >>> 16) & 15] as number,
+    c[(lo >>> 12) & 15] as number, c[(lo >>> 8) & 15] as number, c[(lo >>> 4) & 15] as number, c[lo & 15] as number)
+  if ((hi >>> 28) !== 0) return s
   let first = 0
-  while (first < 15 && hexOut[first] === 48) first++
-  return hexOut.toString('latin1', first, 16)
+  while (first < 15 && s.charCodeAt(first) === 48) first++
+  return s.slice(first)
+}
+
+/** Writes hex64(hi, lo) as ASCII bytes at `out[o]`; returns the number of bytes written. */
+export function hex64Into (hi: number, lo: number, out: Uint8Array, o: number): number {
+  let digits = 16
+  while (digits > 1 && ((digits > 8 ? hi >>> (4 * (digits - 9)) : lo >>> (4 * (digits - 1))) & 15) === 0) digits--
+  for (let i = 0; i < digits; i++) {
+    const d = digits - 1 - i
+    out[o + i] = hexDigits[(d >= 8 ? hi >>> (4 * (d - 8)) : lo >>> (4 * d)) & 15] as number
+  }
+  return digits
 }

@@ -20,19 +20,12 @@ export function formatMac (d: Uint8Array, i: number): string {
   return `${hex[d[i] as number]}:${hex[d[i + 1] as number]}:${hex[d[i + 2] as number]}:${hex[d[i + 3] as number]}:${hex[d[i + 4] as number]}:${hex[d[i + 5] as number]}`
 }
 
-const ipv4Out = Buffer.alloc(15)
+const decimal: string[] = []
+for (let i = 0; i < 256; i++) decimal.push(String(i))
 
-/** Dotted-quad text, written into a scratch buffer: one flat string rather than a tree of pieces. */
+/** Dotted-quad text (short enough that V8 makes the concatenation one flat string). */
 export function formatIPv4 (d: Uint8Array, i: number): string {
-  let o = 0
-  for (let k = 0; k < 4; k++) {
-    const v = d[i + k] as number
-    if (k > 0) ipv4Out[o++] = 46
-    if (v >= 100) ipv4Out[o++] = 48 + Math.floor(v / 100)
-    if (v >= 10) ipv4Out[o++] = 48 + Math.floor(v / 10) % 10
-    ipv4Out[o++] = 48 + v % 10
-  }
-  return ipv4Out.toString('latin1', 0, o)
+  return decimal[d[i] as number] + '.' + decimal[d[i + 1] as number] + '.' + decimal[d[i + 2] as number] + '.' + decimal[d[i + 3] as number]
 }
 
 /**
@@ -43,8 +36,8 @@ export function formatIPv6 (d: Uint8Array, i: number): string {
   let mapped = true
   for (let k = 0; k < 10; k++) if (d[i + k] !== 0) { mapped = false; break }
   if (mapped && d[i + 10] === 0xff && d[i + 11] === 0xff) return formatIPv4(d, i + 12)
-  const groups: number[] = []
-  for (let k = 0; k < 16; k += 2) groups.push(u16(d, i + k))
+  const groups = ipv6Groups
+  for (let k = 0; k < 8; k++) groups[k] = u16(d, i + 2 * k)
   let bestStart = -1; let bestLen = 0
   for (let k = 0; k < 8;) {
     if (groups[k] !== 0) { k++; continue }
@@ -62,9 +55,19 @@ export function formatIPv6 (d: Uint8Array, i: number): string {
       continue
     }
     if (s !== '' && !s.endsWith(':')) s += ':'
-    s += (groups[k] as number).toString(16)
+    s += hexGroup(groups[k] as number)
   }
   return s
+}
+
+const ipv6Groups = new Int32Array(8)
+const hexShort: string[] = []
+const hexPadded: string[] = []
+for (let i = 0; i < 256; i++) { hexShort.push(i.toString(16)); hexPadded.push(i.toString(16).padStart(2, '0')) }
+
+/** A 16-bit group in hex without leading zeros, as Number#toString(16) writes it. */
+function hexGroup (v: number): string {
+  return v < 256 ? hexShort[v] as string : (hexShort[v >> 8] as string) + (hexPadded[v & 255] as string)
 }
 
 /** Lexicographic comparison of two byte ranges of equal length, like Go's bytes.Compare. */
