@@ -61,8 +61,9 @@ function runOnHost (agent: { init: number }, command: string[]): { running: Runn
 
 /**
  * The distributed pipeline on real Kafka and OpenSearch: capture → Kafka → enricher → OpenSearch, with
- * the graph-builder and the API. curl in one namespace fetches from `python3 -m http.server` in another;
- * the flow document in OpenSearch names both processes and their pids, and says which end serves.
+ * the graph-builder and the API. Each of two namespaces is a host with its own capture agent; curl on
+ * one fetches from `python3 -m http.server` on the other. The flow document in OpenSearch names both
+ * hosts, both processes with their pids as each host sees them, and says which end serves.
  */
 test('an HTTP flow between two namespace-hosts lands in OpenSearch with client and server processes', { timeout: 240_000 }, async (t) => {
   if (process.getuid?.() !== 0) { t.skip('needs root to create network namespaces'); return }
