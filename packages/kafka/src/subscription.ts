@@ -207,6 +207,8 @@ export class KafkaSubscription<T> implements Subscription {
         const last = chunk[chunk.length - 1]!.offset
         payload.resolveOffset(last)
         this.#handled(batch.topic, batch.partition, BigInt(last))
+        // highWatermark is the next offset to be written: what is left after `last`.
+        this.#deps.metrics.lag(this.#deps.group, this.#deps.logicalTopic(batch.topic), batch.partition, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last) - 1n)))
         // A failed commit (e.g. a rebalance) is rethrown to kafkajs, which rejoins; replay covers the rest.
         await payload.commitOffsetsIfNecessary()
       }

@@ -76,6 +76,9 @@ export function buildEnricher (deps: EnricherDeps): Enricher {
   async function onFlows (batch: Array<BusMessage<unknown>>): Promise<void> {
     const flows = batch.filter((m) => m.value !== null).map((m) => m.value as RawFlow)
     metrics.flowsIn.inc(flows.length)
+    let newest = 0
+    for (const f of flows) if (f.Last > newest) newest = f.Last
+    if (newest > 0) metrics.flowDelay.set(Math.max(0, now() - newest) / 1000)
     const started = now()
     const results = await Promise.all(flows.map((f) => buffer.enrich(f, started)))
     metrics.joinWait.observe((now() - started) / 1000)

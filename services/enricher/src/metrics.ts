@@ -10,6 +10,7 @@ export function enricherMetrics (registry: Registry): {
   pending: Gauge
   deadLetters: Counter<'reason'>
   lookupEvents: Counter<'topic'>
+  flowDelay: Gauge
 } {
   const registers = [registry]
   return {
@@ -20,6 +21,7 @@ export function enricherMetrics (registry: Registry): {
     joinWait: new Histogram({ name: 'topoflow_enricher_join_wait_seconds', help: 'Time a flow waited for socket data', buckets: [0, 0.1, 0.5, 1, 2, 5, 10], registers }),
     pending: new Gauge({ name: 'topoflow_enricher_pending_flows', help: 'Flows waiting for socket data', registers }),
     deadLetters: new Counter({ name: 'topoflow_enricher_dead_letters_total', help: 'Flows that could not be indexed', labelNames: ['reason'], registers }),
-    lookupEvents: new Counter({ name: 'topoflow_enricher_lookup_events_total', help: 'Lookup events applied, per topic', labelNames: ['topic'], registers })
+    lookupEvents: new Counter({ name: 'topoflow_enricher_lookup_events_total', help: 'Lookup events applied, per topic', labelNames: ['topic'], registers }),
+    flowDelay: new Gauge({ name: 'topoflow_enricher_flow_delay_seconds', help: 'How far behind the enricher is: now minus the last packet time of the newest flow update of the last batch', registers })
   }
 }

@@ -7,7 +7,7 @@ import { memoryKafkaMetrics } from '../../src/metrics.ts'
 import { behindAtStart, consumerDefaults, KafkaSubscription, type ConsumerTuning, type StartPosition } from '../../src/subscription.ts'
 
 /** A consumer stand-in: the test hands batches to eachBatch and watches what gets resolved. */
-function fakeConsumer (): { consumer: Consumer, deliver: (partition: number, messages: KafkaMessage[]) => Promise<void>, resolved: Map<number, string>, commits: number, pauses: number[], resumes: number[], disconnected: () => boolean } {
+function fakeConsumer (): { consumer: Consumer, deliver: (partition: number, messages: KafkaMessage[], highWatermark?: string) => Promise<void>, resolved: Map<number, string>, commits: number, pauses: number[], resumes: number[], disconnected: () => boolean } {
   let run: ConsumerRunConfig | undefined
   let running = true
   let disconnected = false
@@ -20,9 +20,9 @@ function fakeConsumer (): { consumer: Consumer, deliver: (partition: number, mes
     run: async (config: ConsumerRunConfig) => { run = config },
     disconnect: async () => { running = false; disconnected = true }
   } as unknown as Consumer
-  const deliver = async (partition: number, messages: KafkaMessage[]): Promise<void> => {
+  const deliver = async (partition: number, messages: KafkaMessage[], highWatermark = '0'): Promise<void> => {
     const payload = {
-      batch: { topic: 'pfx.t', partition, messages, highWatermark: '0', isEmpty: () => messages.length === 0, firstOffset: () => messages[0]?.offset ?? null, lastOffset: () => messages.at(-1)!.offset, offsetLag: () => '0', offsetLagLow: () => '0' },
+      batch: { topic: 'pfx.t', partition, messages, highWatermark, isEmpty: () => messages.length === 0, firstOffset: () => messages[0]?.offset ?? null, lastOffset: () => messages.at(-1)!.offset, offsetLag: () => '0', offsetLagLow: () => '0' },
       resolveOffset: (offset: string) => { state.resolved.set(partition, offset) },
       heartbeat: async () => {},
       pause: () => { state.pauses.push(partition); return () => { state.resumes.push(partition) } },
@@ -210,4 +210,12 @@ test('what a subscription must read before it caught up: from the committed offs
   const positions = [p(0, 0n, 10n, -1n), p(1, 4n, 10n, 10n), p(2, 0n, 10n, 6n), p(3, 3n, 3n, -1n)]
   assert.deepEqual([...behindAtStart(positions, true)], [['t\u00000', 9n], ['t\u00002', 9n]])
   assert.deepEqual([...behindAtStart(positions, false)], [['t\u00002', 9n]])
+})
+
+test('the lag left after each handled chunk is reported per group, topic and partition', async () => {
+  const { sub, fake, metrics } = subscribe(async () => {}, { maxBatch: 2 })
+  await sub.start()
+  // Offsets 0-2 handed over, 10 written so far (the high watermark is the next offset).
+  await fake.deliver(1, [message(0, '{"n":1}'), message(1, '{"n":2}'), message(2, '{"n":3}')], '10')
+  assert.equal(metrics.lags.get('g/t/1'), 7)
 })

@@ -8,7 +8,8 @@ test('raw flows come out enriched on the bus and in the indexer, with lookups fr
   const bus = new InProcessBus()
   const indexed: EnrichedFlow[] = []
   const config = loadConfig({ env: {}, overrides: { 'enricher.join_wait': 0 } })
-  const enricher = buildEnricher({ config, bus, logger: silentLogger(), registry: createRegistry('enricher', { processMetrics: false }), indexer: { index: async (flows) => { indexed.push(...flows) } } })
+  const registry = createRegistry('enricher', { processMetrics: false })
+  const enricher = buildEnricher({ config, bus, logger: silentLogger(), registry, now: () => 12_000, indexer: { index: async (flows) => { indexed.push(...flows) } } })
   const published: Array<BusMessage<EnrichedFlow>> = []
   await bus.subscribe<EnrichedFlow>({ topics: [topics.flowsEnriched], group: 'test', handler: async (b) => { published.push(...b) } })
   await enricher.start()
@@ -24,4 +25,6 @@ test('raw flows come out enriched on the bus and in the indexer, with lookups fr
   assert.equal(indexed[0]?.BEnrich.ProcessName, 'sshd')
   assert.equal(indexed[0]?.BEnrich.HostName, 'h1')
   assert.equal(indexed[0]?.ServerEnd, 'B')
+  // The flow's last packet was at 2 ms, the enricher's clock says 12 s: 11.998 s behind.
+  assert.match(await registry.metrics(), /topoflow_enricher_flow_delay_seconds\{service="enricher"\} 11\.998\n/)
 })
