@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises'
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises'
 import { backoffDelay, silentLogger, TopoflowError, type Logger } from '@topoflow/core'
 import type { Client } from '@opensearch-project/opensearch'
 import { isRetriableStatus, reasonOf, toOpenSearchError } from './errors.ts'
@@ -24,7 +24,7 @@ export interface BulkIndexerOptions {
   client: Client
   /** Documents per bulk request. */
   flushDocs?: number
-  /** Bytes of NDJSON per bulk request. */
+  /** Most bytes of NDJSON in one bulk request (a single larger document still goes, alone). */
   flushBytes?: number
   /** Longest a document waits in the buffer (ms). */
   flushIntervalMs?: number
@@ -38,7 +38,8 @@ export interface BulkIndexerOptions {
   refresh?: boolean | 'wait_for'
   /**
    * Documents OpenSearch refuses for good (mapping conflicts, bad values) go here while the rest are
-   * indexed; add() resolves once this resolved. Without it, add() rejects with the error.
+   * indexed; add() resolves once this resolved. Without it, add() rejects with the error. A lazy
+   * document comes here built.
    */
   onDeadLetter?: (doc: BulkDoc, error: TopoflowError) => Promise<void> | void
   logger?: Logger
@@ -55,12 +56,40 @@ export const bulkDefaults = {
   maxRetryDelayMs: 10_000
 } as const
 
+const bulkResponseFilter = 'error,errors,items.*.status,items.*.error'
+
+/**
+ * A document built only when its bulk request is, then dropped: while it waits, nothing but where it
+ * goes is held, so a long queue costs the garbage collector next to nothing. `build` must give the
+ * same document every time (a retried document is built again).
+ */
+export interface LazyBulkDoc {
+  index: string
+  id: string
+  action?: 'index' | 'update'
+  build: () => Record<string, unknown>
+}
+
 interface Pending {
-  doc: BulkDoc
-  ndjson: string
-  bytes: number
+  source: BulkDoc | LazyBulkDoc
+  /** Serialized and then held back from a request that had no room left for it. */
+  ndjson?: string
   resolve: () => void
   reject: (err: unknown) => void
+}
+
+/** A request's documents and its NDJSON body, serialized once. */
+interface Prepared {
+  batch: Pending[]
+  body: string
+  /** Documents that could not be serialized, on their way to the dead-letter callback. */
+  letters: Array<Promise<void>>
+}
+
+function docOf (source: BulkDoc | LazyBulkDoc): BulkDoc {
+  return 'build' in source
+    ? { index: source.index, id: source.id, ...(source.action === undefined ? {} : { action: source.action }), doc: source.build() }
+    : source
 }
 
 interface BulkItemResult {
@@ -82,7 +111,6 @@ export class BulkIndexer {
   readonly #metrics: BulkMetrics
   readonly #abort = new AbortController()
   #buffer: Pending[] = []
-  #bufferedBytes = 0
   #inRequest = 0
   #timer: NodeJS.Timeout | undefined
   #flushing: Promise<void> | null = null
@@ -112,28 +140,45 @@ export class BulkIndexer {
   async start (): Promise<void> {}
 
   /** Resolves when OpenSearch acknowledged the document (or it was dead-lettered). */
-  async add (doc: BulkDoc): Promise<void> {
-    while (this.pending >= this.#opts.maxBufferedDocs) {
-      this.#assertOpen()
-      this.#kick()
-      await new Promise<void>((resolve) => this.#roomWaiters.push(resolve))
-    }
+  async add (doc: BulkDoc | LazyBulkDoc): Promise<void> {
+    while (this.pending >= this.#opts.maxBufferedDocs) await this.#waitForRoom()
     this.#assertOpen()
-    let ndjson: string
-    try {
-      ndjson = toNdjson(doc)
-    } catch (err) {
-      const error = new TopoflowError('TOPOFLOW_ERR_SINK_REJECTED', `Document ${doc.id} for ${doc.index} cannot be serialized: ${(err as Error).message}`, { cause: err, context: { index: doc.index, id: doc.id } })
-      await this.#deadLetter(doc, error)
-      return
+    await new Promise<void>((resolve, reject) => { this.#enqueue({ source: doc, resolve, reject }) })
+  }
+
+  /**
+   * Resolves when every document was acknowledged (or dead-lettered); rejects with the first that
+   * failed, like `Promise.all` over add(), without a promise per document.
+   */
+  async addAll (docs: Iterable<BulkDoc | LazyBulkDoc>): Promise<void> {
+    // One more than the documents queued until all of them are: the batch cannot resolve half-queued.
+    let left = 1
+    let resolveAll: () => void = () => {}
+    let rejectAll: (err: unknown) => void = () => {}
+    const all = new Promise<void>((resolve, reject) => { resolveAll = resolve; rejectAll = reject })
+    // Documents already queued settle even if a later one is refused here; nobody may be left unheard.
+    all.catch(() => {})
+    const one = (): void => { if (--left === 0) resolveAll() }
+    for (const source of docs) {
+      while (this.pending >= this.#opts.maxBufferedDocs) await this.#waitForRoom()
+      this.#assertOpen()
+      left++
+      this.#enqueue({ source, resolve: one, reject: rejectAll })
     }
-    const done = new Promise<void>((resolve, reject) => {
-      this.#buffer.push({ doc, ndjson, bytes: Buffer.byteLength(ndjson), resolve, reject })
-    })
-    this.#bufferedBytes += Buffer.byteLength(ndjson)
-    if (this.#buffer.length >= this.#opts.flushDocs || this.#bufferedBytes >= this.#opts.flushBytes) this.#kick()
+    one()
+    await all
+  }
+
+  async #waitForRoom (): Promise<void> {
+    this.#assertOpen()
+    this.#kick()
+    await new Promise<void>((resolve) => this.#roomWaiters.push(resolve))
+  }
+
+  #enqueue (p: Pending): void {
+    this.#buffer.push(p)
+    if (this.#buffer.length >= this.#opts.flushDocs) this.#kick()
     else this.#timer ??= setTimeout(() => this.#kick(), this.#opts.flushIntervalMs)
-    await done
   }
 
   /** Writes everything buffered and waits for it. */
@@ -165,41 +210,91 @@ export class BulkIndexer {
   }
 
   async #drain (all: boolean): Promise<void> {
-    while (this.#buffer.length > 0) {
-      const batch = this.#take()
-      this.#inRequest += batch.length
+    let next: Prepared | null = null
+    while (next !== null || this.#buffer.length > 0) {
+      const current: Prepared = next ?? this.#prepare()
+      next = null
+      const writing = this.#write(current)
+      writing.catch(() => {}) // settles every document itself; awaited below
+      // While OpenSearch works on this request, serialize the next one (once this one has left), so
+      // that it goes the moment this one is answered.
+      if (this.#buffer.length >= this.#opts.flushDocs || all || this.#closed) {
+        await nextTurn()
+        if (this.#buffer.length > 0) next = this.#prepare()
+      }
       try {
-        await this.#write(batch)
+        await writing
       } finally {
-        this.#inRequest -= batch.length
+        this.#inRequest -= current.batch.length
         for (const wake of this.#roomWaiters.splice(0)) wake()
       }
-      const full = this.#buffer.length >= this.#opts.flushDocs || this.#bufferedBytes >= this.#opts.flushBytes
-      if (!full && !all && !this.#closed) break
+      if (next === null && this.#buffer.length < this.#opts.flushDocs && !all && !this.#closed) break
     }
     if (this.#buffer.length > 0) this.#timer ??= setTimeout(() => this.#kick(), this.#opts.flushIntervalMs)
   }
 
-  #take (): Pending[] {
+  /**
+   * Takes the next request's documents off the buffer and serializes them into one body. A string:
+   * a Buffer would be memory outside the heap, which V8 collects far more eagerly, whole heap and all.
+   */
+  #prepare (): Prepared {
+    const batch: Pending[] = []
+    const lines: string[] = []
+    const letters: Array<Promise<void>> = []
     let bytes = 0
-    let n = 0
-    while (n < this.#buffer.length && n < this.#opts.flushDocs) {
-      const size = this.#buffer[n]!.bytes
-      if (n > 0 && bytes + size > this.#opts.flushBytes) break
+    let taken = 0
+    while (taken < this.#buffer.length && batch.length < this.#opts.flushDocs) {
+      const p = this.#buffer[taken]!
+      const line = p.ndjson ?? this.#serialize(p, letters)
+      if (line === undefined) {
+        taken++
+        continue
+      }
+      const size = Buffer.byteLength(line)
+      // The first document goes whatever its size: alone, it cannot be made smaller.
+      if (batch.length > 0 && bytes + size > this.#opts.flushBytes) {
+        p.ndjson = line
+        break
+      }
+      p.ndjson = undefined
       bytes += size
-      n++
+      batch.push(p)
+      lines.push(line)
+      taken++
     }
-    this.#bufferedBytes -= bytes
-    return this.#buffer.splice(0, n)
+    this.#buffer.splice(0, taken)
+    this.#inRequest += batch.length
+    return { batch, body: lines.join(''), letters }
+  }
+
+  /** The document's NDJSON lines; one that cannot be serialized goes to the dead-letter callback. */
+  #serialize (p: Pending, letters: Array<Promise<void>>): string | undefined {
+    let doc: BulkDoc | undefined
+    try {
+      doc = docOf(p.source)
+      return toNdjson(doc)
+    } catch (err) {
+      const { index, id } = p.source
+      const error = new TopoflowError('TOPOFLOW_ERR_SINK_REJECTED', `Document ${id} for ${index} cannot be serialized: ${(err as Error).message}`, { cause: err, context: { index, id } })
+      // A document that cannot even be built has nothing to hand over: its caller hears of it.
+      letters.push(doc === undefined ? Promise.resolve().then(() => { p.reject(error) }) : this.#deadLetter(doc, error).then(p.resolve, p.reject))
+      return undefined
+    }
   }
 
   /** One batch until every document settled: retried items go again, with backoff, in their order. */
-  async #write (batch: Pending[]): Promise<void> {
-    let pending = batch
+  async #write (prepared: Prepared): Promise<void> {
+    await this.#attempts(prepared)
+    await Promise.all(prepared.letters)
+  }
+
+  async #attempts (prepared: Prepared): Promise<void> {
+    let pending = prepared.batch
+    let body = prepared.body
     for (let attempt = 0; pending.length > 0; attempt++) {
       let results: BulkItemResult[]
       try {
-        results = await this.#request(pending)
+        results = await this.#request(body, pending.length)
       } catch (err) {
         const error = toOpenSearchError(err, { stage: 'bulk' })
         this.#metrics.error?.(error.code)
@@ -221,12 +316,12 @@ export class BulkIndexer {
           p.resolve()
           return
         }
-        const error = itemError(p.doc, result)
+        const error = itemError(p.source, result)
         if (error.retriable) {
           again.push(p)
           lastRetriable = error
         } else {
-          letters.push(this.#deadLetter(p.doc, error).then(p.resolve, p.reject))
+          letters.push(this.#deadLetter(docOf(p.source), error).then(p.resolve, p.reject))
         }
       })
       this.#metrics.indexed?.(indexed)
@@ -238,17 +333,30 @@ export class BulkIndexer {
         }
         await this.#backoff(attempt, again.length, lastRetriable)
       }
-      pending = again
+      // Built and serialized again rather than kept: retries are rare, holding every body is not.
+      pending = []
+      const lines: string[] = []
+      for (const p of again) {
+        const line = this.#serialize(p, prepared.letters)
+        if (line === undefined) continue
+        pending.push(p)
+        lines.push(line)
+      }
+      body = lines.join('')
     }
   }
 
-  async #request (batch: Pending[]): Promise<BulkItemResult[]> {
-    const params: Record<string, unknown> = { body: batch.map((p) => p.ndjson).join('') }
+  async #request (body: string, count: number): Promise<BulkItemResult[]> {
+    const params: Record<string, unknown> = {
+      body,
+      // Only what settles each document (and a whole-request error) comes back: far less to send and parse.
+      filter_path: bulkResponseFilter
+    }
     if (this.#refresh !== undefined) params.refresh = this.#refresh
     const res = await this.#client.bulk(params as never)
     const items = (res.body as { items?: Array<Record<string, BulkItemResult>> }).items ?? []
-    if (items.length !== batch.length) {
-      throw new TopoflowError('TOPOFLOW_ERR_OPENSEARCH', `Bulk response has ${items.length} items for ${batch.length} documents`, { retriable: true })
+    if (items.length !== count) {
+      throw new TopoflowError('TOPOFLOW_ERR_OPENSEARCH', `Bulk response has ${items.length} items for ${count} documents`, { retriable: true })
     }
     return items.map((item) => Object.values(item)[0] ?? { status: 500, error: 'empty bulk item' })
   }
@@ -277,11 +385,15 @@ export function toNdjson (doc: BulkDoc): string {
   if (doc.action === 'update') {
     return `${JSON.stringify({ update: { _index: doc.index, _id: doc.id, retry_on_conflict: 3 } })}\n${JSON.stringify({ doc: doc.doc, doc_as_upsert: true })}\n`
   }
+  if (typeof doc.index === 'string' && typeof doc.id === 'string') {
+    // The same bytes as stringifying the action object, without building it.
+    return `{"index":{"_index":${JSON.stringify(doc.index)},"_id":${JSON.stringify(doc.id)}}}\n${JSON.stringify(doc.doc)}\n`
+  }
   return `${JSON.stringify({ index: { _index: doc.index, _id: doc.id } })}\n${JSON.stringify(doc.doc)}\n`
 }
 
 /** A per-item failure: 429, 5xx and version conflicts can pass on a later try; the rest cannot. */
-export function itemError (doc: BulkDoc, result: BulkItemResult): TopoflowError {
+export function itemError (doc: Pick<BulkDoc, 'index' | 'id'>, result: BulkItemResult): TopoflowError {
   const reason = reasonOf({ error: result.error }) ?? `status ${result.status}`
   const retriable = result.status === 409 || (isRetriableStatus(result.status) && result.status !== 401 && result.status !== 403)
   return new TopoflowError(retriable ? 'TOPOFLOW_ERR_OPENSEARCH' : 'TOPOFLOW_ERR_SINK_REJECTED', `OpenSearch refused document ${doc.id} in ${doc.index} (status ${result.status}): ${reason}`, {

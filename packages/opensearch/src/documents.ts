@@ -1,5 +1,5 @@
 import type { Edge, EndpointEnrichment, EnrichedFlow, FlowMetric, Node } from '@topoflow/schemas'
-import type { BulkDoc } from './bulk-indexer.ts'
+import type { BulkDoc, LazyBulkDoc } from './bulk-indexer.ts'
 import { metadataKeywordFields, metadataNumberFields } from './mappings.ts'
 import type { IndexNames } from './names.ts'
 
@@ -7,43 +7,83 @@ type Doc = Record<string, unknown>
 
 const finishTypes = ['NOT_FINISHED', 'TIMEOUT', 'TCP_FIN', 'TCP_RST']
 
-/** Drops undefined and null leaves so documents carry only what is known. */
+/*
+ * Flow documents carry only what is known: null and undefined leaves are left out, and so are objects
+ * left empty. They are built field by field rather than as literals filtered afterwards, because the
+ * enricher builds two per flow update and a generic filter cost more than the rest of indexing.
+ */
+
+/** Drops undefined and null leaves, and objects left empty, of a value that is not ours to shape. */
 function compact (value: Doc): Doc {
   const out: Doc = {}
-  for (const [k, v] of Object.entries(value)) {
-    if (v === undefined || v === null) continue
-    if (typeof v === 'object' && !Array.isArray(v) && !(k === 'labels' || k === 'skydive')) {
-      const inner = compact(v as Doc)
-      if (Object.keys(inner).length > 0) out[k] = inner
-    } else {
-      out[k] = v
-    }
+  for (const k in value) {
+    if (!Object.hasOwn(value, k)) continue
+    put(out, k, value[k], k === 'labels' || k === 'skydive')
   }
   return out
 }
 
-function counters (m: FlowMetric | null): Doc | undefined {
-  if (m === null) return undefined
-  return { ab_packets: m.ABPackets, ab_bytes: m.ABBytes, ba_packets: m.BAPackets, ba_bytes: m.BABytes, start: m.Start, last: m.Last, rtt: m.RTT }
+/** Sets a leaf unless it is null or undefined; an object leaf is compacted like the rest unless `whole`. */
+function put (out: Doc, key: string, v: unknown, whole = false): void {
+  if (v === undefined || v === null) return
+  if (!whole && typeof v === 'object' && !Array.isArray(v)) {
+    const inner = compact(v as Doc)
+    if (!isEmpty(inner)) out[key] = inner
+    return
+  }
+  out[key] = v
 }
 
-function enrichment (e: EndpointEnrichment | null): Doc {
-  if (e === null) return {}
-  const labels = Object.keys(e.Labels).length > 0 ? e.Labels : undefined
-  return {
-    host: { name: e.HostName },
-    interface: { name: e.Interface },
-    process: { pid: e.Pid, name: e.ProcessName, executable: e.Process },
-    container: { name: e.Container },
-    kubernetes: {
-      namespace: e.Namespace,
-      pod: { name: e.Pod },
-      node: { name: e.Node },
-      service: { name: e.Service },
-      workload: { name: e.Workload, kind: e.WorkloadKind },
-      labels
-    }
-  }
+/** Sets a nested object unless nothing in it was known. */
+function putObject (out: Doc, key: string, inner: Doc): void {
+  if (!isEmpty(inner)) out[key] = inner
+}
+
+function isEmpty (doc: Doc): boolean {
+  for (const k in doc) if (Object.hasOwn(doc, k)) return false
+  return true
+}
+
+/** `{ [key]: v }`, or an empty object when v is unknown. */
+function one (key: string, v: unknown): Doc {
+  const out: Doc = {}
+  put(out, key, v)
+  return out
+}
+
+function counters (m: FlowMetric): Doc {
+  const out: Doc = {}
+  put(out, 'ab_packets', m.ABPackets)
+  put(out, 'ab_bytes', m.ABBytes)
+  put(out, 'ba_packets', m.BAPackets)
+  put(out, 'ba_bytes', m.BABytes)
+  put(out, 'start', m.Start)
+  put(out, 'last', m.Last)
+  put(out, 'rtt', m.RTT)
+  return out
+}
+
+/** host, interface, process, container and kubernetes of one end, into `out`. */
+function putEnrichment (out: Doc, e: EndpointEnrichment): void {
+  putObject(out, 'host', one('name', e.HostName))
+  putObject(out, 'interface', one('name', e.Interface))
+  const process: Doc = {}
+  put(process, 'pid', e.Pid)
+  put(process, 'name', e.ProcessName)
+  put(process, 'executable', e.Process)
+  putObject(out, 'process', process)
+  putObject(out, 'container', one('name', e.Container))
+  const k8s: Doc = {}
+  put(k8s, 'namespace', e.Namespace)
+  putObject(k8s, 'pod', one('name', e.Pod))
+  putObject(k8s, 'node', one('name', e.Node))
+  putObject(k8s, 'service', one('name', e.Service))
+  const workload: Doc = {}
+  put(workload, 'name', e.Workload)
+  put(workload, 'kind', e.WorkloadKind)
+  putObject(k8s, 'workload', workload)
+  if (Object.keys(e.Labels).length > 0) put(k8s, 'labels', e.Labels, true)
+  putObject(out, 'kubernetes', k8s)
 }
 
 /** ECS `network.transport`: the IANA name of the protocol above IP. */
@@ -53,41 +93,51 @@ function transportOf (flow: EnrichedFlow): string | undefined {
   return undefined
 }
 
-function endpoint (flow: EnrichedFlow, end: 'A' | 'B'): Doc {
+/** `source` (A) or `destination` (B); with the end's cumulative totals unless `totals` is false. */
+function endpoint (flow: EnrichedFlow, end: 'A' | 'B', totals: boolean): Doc {
   const ab = end === 'A'
-  return {
-    ip: flow.Network !== null && flow.Network[end] !== '' ? flow.Network[end] : undefined,
-    port: flow.Transport?.[end],
-    mac: flow.Link !== null && flow.Link[end] !== '' ? flow.Link[end] : undefined,
-    bytes: ab ? flow.Metric.ABBytes : flow.Metric.BABytes,
-    packets: ab ? flow.Metric.ABPackets : flow.Metric.BAPackets,
-    ...enrichment(ab ? flow.AEnrich : flow.BEnrich)
+  const out: Doc = {}
+  if (flow.Network !== null && flow.Network[end] !== '') put(out, 'ip', flow.Network[end])
+  put(out, 'port', flow.Transport?.[end])
+  if (flow.Link !== null && flow.Link[end] !== '') put(out, 'mac', flow.Link[end])
+  if (totals) {
+    put(out, 'bytes', ab ? flow.Metric.ABBytes : flow.Metric.BABytes)
+    put(out, 'packets', ab ? flow.Metric.ABPackets : flow.Metric.BAPackets)
   }
+  const e = ab ? flow.AEnrich : flow.BEnrich
+  if (e !== null) putEnrichment(out, e)
+  return out
 }
 
-function flowIdentity (flow: EnrichedFlow): Doc {
-  return {
-    id: flow.UUID,
-    layers_path: flow.LayersPath,
-    application: flow.Application,
-    tracking_id: flow.TrackingID,
-    l3_tracking_id: flow.L3TrackingID,
-    parent_id: flow.ParentUUID === '' ? undefined : flow.ParentUUID,
-    node_tid: flow.NodeTID,
-    capture_id: flow.CaptureID,
-    capture_type: flow.CaptureType
-  }
+function putFlowIdentity (out: Doc, flow: EnrichedFlow): void {
+  put(out, 'id', flow.UUID)
+  put(out, 'layers_path', flow.LayersPath)
+  put(out, 'application', flow.Application)
+  put(out, 'tracking_id', flow.TrackingID)
+  put(out, 'l3_tracking_id', flow.L3TrackingID)
+  if (flow.ParentUUID !== '') put(out, 'parent_id', flow.ParentUUID)
+  put(out, 'node_tid', flow.NodeTID)
+  put(out, 'capture_id', flow.CaptureID)
+  put(out, 'capture_type', flow.CaptureType)
 }
 
-function network (flow: EnrichedFlow): Doc {
-  return {
-    transport: transportOf(flow),
-    type: flow.Network?.Protocol.toLowerCase(),
-    protocol: flow.Application.toLowerCase(),
-    community_id: flow.CommunityID,
-    bytes: flow.Metric.ABBytes + flow.Metric.BABytes,
-    packets: flow.Metric.ABPackets + flow.Metric.BAPackets
-  }
+/** ECS `network`, with the given byte and packet counts. */
+function network (flow: EnrichedFlow, bytes: number, packets: number): Doc {
+  const out: Doc = {}
+  put(out, 'transport', transportOf(flow))
+  put(out, 'type', flow.Network?.Protocol.toLowerCase())
+  put(out, 'protocol', flow.Application.toLowerCase())
+  put(out, 'community_id', flow.CommunityID)
+  put(out, 'bytes', bytes)
+  put(out, 'packets', packets)
+  return out
+}
+
+function event (start: number, end: number): Doc {
+  const out: Doc = {}
+  put(out, 'start', start)
+  put(out, 'end', end)
+  return out
 }
 
 /**
@@ -96,50 +146,65 @@ function network (flow: EnrichedFlow): Doc {
  * under `skydive`, stored but not indexed, for the API to return as it came.
  */
 export function flowDocument (flow: EnrichedFlow): Doc {
-  const server = flow.ServerEnd === null ? null : flow.ServerEnd === 'A' ? flow.AEnrich : flow.BEnrich
-  return {
-    ...compact({
-      '@timestamp': flow.Last,
-      event: { start: flow.Start, end: flow.Last },
-      flow: {
-        ...flowIdentity(flow),
-        finish_type: finishTypes[flow.FinishType] ?? String(flow.FinishType),
-        sampling_rate: flow.SamplingRate,
-        raw_packets_captured: flow.RawPacketsCaptured,
-        server_end: flow.ServerEnd,
-        link: flow.Link === null ? undefined : { protocol: flow.Link.Protocol, id: flow.Link.ID },
-        network: flow.Network === null ? undefined : { protocol: flow.Network.Protocol, id: flow.Network.ID },
-        icmp: flow.ICMP === null ? undefined : { type: flow.ICMP.Type, code: flow.ICMP.Code, id: flow.ICMP.ID },
-        metric: counters(flow.Metric),
-        last_update_metric: counters(flow.LastUpdateMetric)
-      },
-      source: endpoint(flow, 'A'),
-      destination: endpoint(flow, 'B'),
-      network: network(flow),
-      observer: { hostname: flow.Host },
-      ...enrichment(server)
-    }),
-    skydive: flow
+  const m = flow.Metric
+  const doc: Doc = {}
+  put(doc, '@timestamp', flow.Last)
+  putObject(doc, 'event', event(flow.Start, flow.Last))
+  const f: Doc = {}
+  putFlowIdentity(f, flow)
+  put(f, 'finish_type', finishTypes[flow.FinishType] ?? String(flow.FinishType))
+  put(f, 'sampling_rate', flow.SamplingRate)
+  put(f, 'raw_packets_captured', flow.RawPacketsCaptured)
+  put(f, 'server_end', flow.ServerEnd)
+  if (flow.Link !== null) {
+    const link: Doc = {}
+    put(link, 'protocol', flow.Link.Protocol)
+    put(link, 'id', flow.Link.ID)
+    putObject(f, 'link', link)
   }
+  if (flow.Network !== null) {
+    const net: Doc = {}
+    put(net, 'protocol', flow.Network.Protocol)
+    put(net, 'id', flow.Network.ID)
+    putObject(f, 'network', net)
+  }
+  if (flow.ICMP !== null) {
+    const icmp: Doc = {}
+    put(icmp, 'type', flow.ICMP.Type)
+    put(icmp, 'code', flow.ICMP.Code)
+    put(icmp, 'id', flow.ICMP.ID)
+    putObject(f, 'icmp', icmp)
+  }
+  if (m !== null) putObject(f, 'metric', counters(m))
+  if (flow.LastUpdateMetric !== null) putObject(f, 'last_update_metric', counters(flow.LastUpdateMetric))
+  putObject(doc, 'flow', f)
+  putObject(doc, 'source', endpoint(flow, 'A', true))
+  putObject(doc, 'destination', endpoint(flow, 'B', true))
+  putObject(doc, 'network', network(flow, m.ABBytes + m.BABytes, m.ABPackets + m.BAPackets))
+  putObject(doc, 'observer', one('hostname', flow.Host))
+  const server = flow.ServerEnd === null ? null : flow.ServerEnd === 'A' ? flow.AEnrich : flow.BEnrich
+  if (server !== null) putEnrichment(doc, server)
+  doc.skydive = flow
+  return doc
 }
 
 /** The document of the flow's last update window, for bandwidth over time; null before any window. */
 export function flowMetricDocument (flow: EnrichedFlow): Doc | null {
   const window = flow.LastUpdateMetric
   if (window === null) return null
-  const source = endpoint(flow, 'A')
-  const destination = endpoint(flow, 'B')
+  const doc: Doc = {}
+  put(doc, '@timestamp', window.Last)
+  putObject(doc, 'event', event(window.Start, window.Last))
+  const f: Doc = {}
+  putFlowIdentity(f, flow)
+  putObject(f, 'metric', counters(window))
+  putObject(doc, 'flow', f)
   // Per-window byte counts live in flow.metric; endpoint totals would be cumulative here.
-  for (const e of [source, destination]) { delete e.bytes; delete e.packets }
-  return compact({
-    '@timestamp': window.Last,
-    event: { start: window.Start, end: window.Last },
-    flow: { ...flowIdentity(flow), metric: counters(window) },
-    source,
-    destination,
-    network: { ...network(flow), bytes: window.ABBytes + window.BABytes, packets: window.ABPackets + window.BAPackets },
-    observer: { hostname: flow.Host }
-  })
+  putObject(doc, 'source', endpoint(flow, 'A', false))
+  putObject(doc, 'destination', endpoint(flow, 'B', false))
+  putObject(doc, 'network', network(flow, window.ABBytes + window.BABytes, window.ABPackets + window.BAPackets))
+  putObject(doc, 'observer', one('hostname', flow.Host))
+  return doc
 }
 
 /**
@@ -147,10 +212,15 @@ export function flowMetricDocument (flow: EnrichedFlow): Doc | null {
  * flow overwrites one document) and its update window (`_id` = UUID + window start).
  */
 export function flowBulkDocs (flow: EnrichedFlow, names: IndexNames): BulkDoc[] {
-  const docs: BulkDoc[] = [{ index: names.flows(flow.Start), id: flow.UUID, doc: flowDocument(flow) }]
-  const metric = flowMetricDocument(flow)
-  if (metric !== null && flow.LastUpdateMetric !== null) {
-    docs.push({ index: names.flowMetrics(flow.LastUpdateMetric.Start), id: `${flow.UUID}:${flow.LastUpdateMetric.Start}`, doc: metric })
+  return lazyFlowBulkDocs(flow, names).map(({ index, id, build }) => ({ index, id, doc: build() }))
+}
+
+/** The same actions as flowBulkDocs, with documents built only when their bulk request is. */
+export function lazyFlowBulkDocs (flow: EnrichedFlow, names: IndexNames): LazyBulkDoc[] {
+  const docs: LazyBulkDoc[] = [{ index: names.flows(flow.Start), id: flow.UUID, build: () => flowDocument(flow) }]
+  const window = flow.LastUpdateMetric
+  if (window !== null) {
+    docs.push({ index: names.flowMetrics(window.Start), id: `${flow.UUID}:${window.Start}`, build: () => flowMetricDocument(flow) ?? {} })
   }
   return docs
 }

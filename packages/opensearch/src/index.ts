@@ -1,6 +1,6 @@
 export { BulkIndexer, bulkDefaults, itemError, toNdjson } from './bulk-indexer.ts'
-export type { BulkDoc, BulkIndexerOptions, BulkMetrics } from './bulk-indexer.ts'
-export { flowBulkDocs, flowDocument, flowMetricDocument, topologyArchiveDoc, topologyDocument, topologyLiveDoc } from './documents.ts'
+export type { BulkDoc, BulkIndexerOptions, BulkMetrics, LazyBulkDoc } from './bulk-indexer.ts'
+export { flowBulkDocs, flowDocument, lazyFlowBulkDocs, flowMetricDocument, topologyArchiveDoc, topologyDocument, topologyLiveDoc } from './documents.ts'
 export { isRetriableStatus, toOpenSearchError } from './errors.ts'
 export { deleteExpiredIndices, ensureIsmPolicies, ismPolicies, periodEnd, retentionDefaults } from './ism.ts'
 export type { IsmOutcome, IsmPolicy, RetentionDays } from './ism.ts'

@@ -1,5 +1,5 @@
 import type { Bus, Logger, TopoflowError } from '@topoflow/core'
-import { BulkIndexer, flowBulkDocs, indexNames, type BulkDoc, type IndexNames } from '@topoflow/opensearch'
+import { BulkIndexer, indexNames, lazyFlowBulkDocs, type BulkDoc, type IndexNames, type LazyBulkDoc } from '@topoflow/opensearch'
 import { topics, type EnrichedFlow as EnrichedFlowRecord } from '@topoflow/schemas'
 import type { FlowIndexer } from './app.ts'
 import type { EnrichedFlow } from './types.ts'
@@ -66,8 +66,10 @@ export class OpenSearchFlowIndexer implements FlowIndexer {
   }
 
   async index (flows: EnrichedFlow[]): Promise<void> {
-    const docs = flows.flatMap((f) => flowBulkDocs(f as unknown as EnrichedFlowRecord, this.#names))
-    await Promise.all(docs.map(async (d) => { await this.#bulk.add(d) }))
+    // Lazy: each document is built as its bulk request is serialized, and dropped right after.
+    const docs: LazyBulkDoc[] = []
+    for (const f of flows) docs.push(...lazyFlowBulkDocs(f as unknown as EnrichedFlowRecord, this.#names))
+    await this.#bulk.addAll(docs)
   }
 
   async start (): Promise<void> { await this.#bulk.start() }

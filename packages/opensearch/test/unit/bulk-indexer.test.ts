@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import type { Client } from '@opensearch-project/opensearch'
 import type { TopoflowError } from '@topoflow/core'
 import { runLifecycleConformance } from '@topoflow/testing'
-import { BulkIndexer, itemError, toNdjson, type BulkDoc } from '../../src/bulk-indexer.ts'
+import { BulkIndexer, itemError, toNdjson, type BulkDoc, type LazyBulkDoc } from '../../src/bulk-indexer.ts'
 
 type Item = { status: number, error?: unknown }
 type Sent = { action: Record<string, { _id: string }>, source: unknown }
@@ -12,7 +12,8 @@ type Sent = { action: Record<string, { _id: string }>, source: unknown }
 function fakeClient (respond: (docs: Sent[], call: number) => Item[] | Error): { client: Client, bodies: string[] } {
   const bodies: string[] = []
   const client = {
-    bulk: async ({ body }: { body: string }) => {
+    bulk: async (params: { body: Buffer | string }) => {
+      const body = String(params.body)
       bodies.push(body)
       const lines = body.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, { _id: string }>)
       const docs: Sent[] = []
@@ -100,7 +101,7 @@ test('add() waits while the buffer is full', async () => {
   let release: () => void = () => {}
   const gate = new Promise<void>((resolve) => { release = resolve })
   const bodies: string[] = []
-  const client = { bulk: async ({ body }: { body: string }) => { bodies.push(body); await gate; return { body: { items: body.trimEnd().split('\n').filter((_, i) => i % 2 === 0).map(() => ({ index: { status: 201 } })) } } } } as unknown as Client
+  const client = { bulk: async (params: { body: Buffer }) => { const body = String(params.body); bodies.push(body); await gate; return { body: { items: body.trimEnd().split('\n').filter((_, i) => i % 2 === 0).map(() => ({ index: { status: 201 } })) } } } } as unknown as Client
   const indexer = new BulkIndexer({ client, flushDocs: 2, maxBufferedDocs: 2, flushIntervalMs: 1 })
   const first = [indexer.add(doc('a')), indexer.add(doc('b'))]
   let thirdIn = false
@@ -111,6 +112,64 @@ test('add() waits while the buffer is full', async () => {
   release()
   await Promise.all([...first, third])
   assert.equal(bodies.length, 2)
+  await indexer.close()
+})
+
+test('addAll() settles a whole batch at once: indexed, dead-lettered, in order, across requests', async () => {
+  const { client, bodies } = fakeClient((docs) => docs.map((d) => ({ status: (d.source as { n: string }).n === 'bad' ? 400 : 201 })))
+  const letters: string[] = []
+  const indexer = new BulkIndexer({ client, flushDocs: 2, maxBufferedDocs: 3, flushIntervalMs: 5, onDeadLetter: (d) => { letters.push(d.id) } })
+  await indexer.addAll(['a', 'b', 'bad', 'c', 'd', 'unserializable'].map((id) => doc(id, id === 'unserializable' ? { n: 1n } : {})))
+  assert.deepEqual(letters.sort(), ['bad', 'unserializable'])
+  assert.deepEqual(bodies.map((b) => b.trimEnd().split('\n').filter((_, i) => i % 2 === 0).map((l) => JSON.parse(l).index._id)), [['a', 'b'], ['bad', 'c'], ['d']])
+  await indexer.addAll([])
+  await indexer.close()
+  await assert.rejects(indexer.addAll([doc('late')]), /bulk indexer is closed/)
+})
+
+test('addAll() rejects with the first refusal when there is no dead-letter callback; the rest still settle', async () => {
+  const { client, bodies } = fakeClient((docs) => docs.map((d) => ({ status: (d.source as { n: string }).n === 'bad' ? 400 : 201 })))
+  const indexer = new BulkIndexer({ client, flushDocs: 3, flushIntervalMs: 60_000 })
+  await assert.rejects(indexer.addAll([doc('a'), doc('bad'), doc('c')]), (err: TopoflowError) => err.code === 'TOPOFLOW_ERR_SINK_REJECTED' && /document bad/.test(err.message))
+  await indexer.flush()
+  assert.equal(indexer.pending, 0)
+  assert.equal(bodies.length, 1)
+  await indexer.close()
+})
+
+test('bulk requests ask only for what settles each document', async () => {
+  const params: Array<Record<string, unknown>> = []
+  const client = { bulk: async (p: Record<string, unknown>) => { params.push(p); return { body: { errors: false, items: [{ index: { status: 201 } }] } } } } as unknown as Client
+  const indexer = new BulkIndexer({ client, flushDocs: 1 })
+  await indexer.add(doc('a'))
+  assert.equal(params[0]!.filter_path, 'error,errors,items.*.status,items.*.error')
+  await indexer.close()
+})
+
+test('lazy documents are built when their request is, and reach the dead-letter callback built', async () => {
+  const { client, bodies } = fakeClient((docs) => docs.map((d) => ({ status: Object.values(d.action)[0]!._id === 'bad' ? 400 : 201 })))
+  const letters: BulkDoc[] = []
+  const indexer = new BulkIndexer({ client, flushDocs: 2, flushIntervalMs: 60_000, onDeadLetter: (d) => { letters.push(d) } })
+  let builds = 0
+  const lazy = (id: string, action?: 'update'): LazyBulkDoc => ({ index: 'i', id, ...(action === undefined ? {} : { action }), build: () => { builds++; return { n: id } } })
+  const eager = doc('e')
+  const done = indexer.addAll([lazy('a'), lazy('bad', 'update'), eager, lazy('c')])
+  assert.equal(builds, 2, 'the first request is built at once, the rest only once it is sent')
+  await done
+  assert.equal(bodies.length, 2)
+  assert.equal(bodies[0], '{"index":{"_index":"i","_id":"a"}}\n{"n":"a"}\n{"update":{"_index":"i","_id":"bad","retry_on_conflict":3}}\n{"doc":{"n":"bad"},"doc_as_upsert":true}\n')
+  assert.deepEqual(letters, [{ index: 'i', id: 'bad', action: 'update', doc: { n: 'bad' } }])
+  await indexer.close()
+})
+
+test('a lazy document that cannot be built fails its own add(), not its neighbours', async () => {
+  const { client, bodies } = fakeClient((docs) => docs.map(() => ({ status: 201 })))
+  const indexer = new BulkIndexer({ client, flushDocs: 2, onDeadLetter: () => { throw new Error('not for unbuilt documents') } })
+  const broken = indexer.add({ index: 'i', id: 'x', build: () => { throw new TypeError('no Metric') } })
+  const fine = indexer.add(doc('ok'))
+  await assert.rejects(broken, (err: TopoflowError) => err.code === 'TOPOFLOW_ERR_SINK_REJECTED' && /x for i cannot be serialized: no Metric/.test(err.message))
+  await fine
+  assert.equal(bodies.length, 1)
   await indexer.close()
 })
 

@@ -1,9 +1,12 @@
+import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFixture, type Edge, type EnrichedFlow, type Node } from '@topoflow/schemas'
 import { flowBulkDocs, flowDocument, flowMetricDocument, topologyArchiveDoc, topologyDocument } from '../../src/documents.ts'
 import { indexFields } from '../../src/mappings.ts'
 import { indexNames } from '../../src/names.ts'
+import { toNdjson } from '../../src/bulk-indexer.ts'
+import { flowVariants } from './flow-variants.ts'
 
 const flow: EnrichedFlow = readFixture('topoflow.flows.enriched.v1')
 
@@ -58,6 +61,16 @@ test('the flow and its update window get deterministic ids in their day indices'
   assert.equal(window.flow.metric.ab_bytes, 250, 'window counters, not cumulative')
   assert.equal(window.network.bytes, 430)
   assert.equal(flowMetricDocument({ ...flow, LastUpdateMetric: null }), null)
+})
+
+test('flow documents keep their exact bytes: same ids, fields and field order as recorded', () => {
+  // Recorded from the first, literal-then-filter version of these builders: the fast ones must not drift.
+  const recorded = JSON.parse(readFileSync(new URL('../fixtures/flow-documents.json', import.meta.url), 'utf8')) as Record<string, string>
+  assert.deepEqual(flowVariants.map(([name]) => name), Object.keys(recorded))
+  const names = indexNames('tf')
+  for (const [name, variant] of flowVariants) {
+    assert.equal(flowBulkDocs(variant, names).map(toNdjson).join(''), recorded[name], name)
+  }
 })
 
 test('ICMP flows and flows without IP map cleanly', () => {
