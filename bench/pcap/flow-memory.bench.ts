@@ -18,7 +18,7 @@ export interface TableMemory { flows: number, packets: number, rssMiB: number, h
 
 /** In a child with --expose-gc: the table full of the capture's flows, measured after GC. */
 async function measureOurs (file: string): Promise<TableMemory> {
-  const { PcapStreamReader, PacketDecoder, FlowTable } = await import('@topoflow/capture')
+  const { PcapStreamReader, PacketDecoder, FlowTable } = await import('@topoflow/capture/flow')
   const gc = (globalThis as { gc?: () => void }).gc
   if (gc === undefined) throw new Error('run with --expose-gc')
   gc()

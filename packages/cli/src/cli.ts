@@ -42,7 +42,7 @@ export const commands: Record<string, Command> = {
   },
   pcap: {
     summary: 'read a pcap/pcapng file and print its flows as Skydive JSON lines',
-    run: async (argv, io) => await (await import('@topoflow/capture')).runPcapCommand(argv, io.stdout, io.stderr)
+    run: async (argv, io) => await (await import('@topoflow/capture/flow')).runPcapCommand(argv, io.stdout, io.stderr)
   },
   query: {
     summary: 'run a Gremlin query against an API (topoflow query --analyzer HOST:PORT "G.V()")',

@@ -43,7 +43,7 @@ export interface PcapRunSummary {
 export interface PcapFlowOptions extends Omit<FlowTableOptions, 'onFlows'>, DecoderOptions, PcapReaderOptions {
   /** Also yield periodic update emissions (default: only each flow's final state). */
   includeUpdates?: boolean
-  /** Build every flow but yield none: only the summary is wanted (`topoflow pcap --summary`). */
+  /** Track every flow but build and yield none: only the summary is wanted (`topoflow pcap --summary`). */
   countOnly?: boolean
   filter?: PacketFilter
   /** Called once at the end, also when the input was malformed. */
@@ -51,6 +51,9 @@ export interface PcapFlowOptions extends Omit<FlowTableOptions, 'onFlows'>, Deco
 }
 
 type Source = string | Readable | AsyncIterable<Buffer | Uint8Array>
+
+/** Packets accounted together by the flow table. */
+const BATCH = 16
 
 /** Flows handed over per batch at the end of a capture: a large table is emitted a part at a time. */
 const FLUSH_BATCH = 4096
@@ -70,25 +73,43 @@ export async function * flowBatchesFromPcap (source: Source, opts: PcapFlowOptio
   const decoder = new PacketDecoder(opts)
   let pending: Flow[] = []
   const includeUpdates = opts.includeUpdates === true
+  const countOnly = opts.countOnly === true
+  // Counting only: the table builds no flow.
   const table = new FlowTable({
     ...opts,
     emitUpdates: includeUpdates,
-    onFlows: (flows, reason) => {
-      if ((reason === 'update' && !includeUpdates) || opts.countOnly === true) return
-      if (pending.length === 0) pending = flows; else for (const f of flows) pending.push(f)
-    }
+    countOnly,
+    onFlows: countOnly
+      ? undefined
+      : (flows, reason) => {
+          if (reason === 'update' && !includeUpdates) return
+          if (pending.length === 0) pending = flows; else for (const f of flows) pending.push(f)
+        }
   })
   const take = (): Flow[] => { const out = pending; pending = []; return out }
   const match = opts.filter === undefined ? undefined : compileFilter(opts.filter)
   let filtered = 0
   let failure: TopoflowError | undefined
 
+  // Packets go to the table in batches (see FlowTable.processPackets), each decoded into its own packet.
+  const batch = Array.from({ length: BATCH }, () => decoder.newPacket())
+  const secs = new Float64Array(BATCH)
+  const nsecs = new Float64Array(BATCH)
+  let queued = 0
   const drain = (): void => {
-    for (let p = reader.nextView(); p !== undefined; p = reader.nextView()) {
-      const pkt = decoder.decodeAt(p.linkType, p.buf, p.offset, p.offset + p.caplen, p.origLen)
-      if (pkt === undefined) continue
-      if (match !== undefined && !match(pkt)) { filtered++; continue }
-      table.processPacket(pkt, p.tsSec, p.tsNsec)
+    try {
+      for (let p = reader.nextView(); p !== undefined; p = reader.nextView()) {
+        const pkt = decoder.decodeAt(p.linkType, p.buf, p.offset, p.offset + p.caplen, p.origLen, batch[queued])
+        if (pkt === undefined) continue
+        if (match !== undefined && !match(pkt)) { filtered++; continue }
+        secs[queued] = p.tsSec
+        nsecs[queued] = p.tsNsec
+        if (++queued === BATCH) { table.processPackets(batch, secs, nsecs, queued); queued = 0 }
+      }
+    } finally {
+      // Also when the capture turns out malformed: the packets read before count. And before the
+      // next chunk replaces the bytes they are views of.
+      if (queued > 0) { table.processPackets(batch, secs, nsecs, queued); queued = 0 }
     }
   }
 
@@ -113,7 +134,7 @@ export async function * flowBatchesFromPcap (source: Source, opts: PcapFlowOptio
   if (pending.length > 0) yield take()
   // Flows of a large table are built and handed over a batch at a time, so that each batch can
   // be written and forgotten before the next one is made.
-  while (table.flush(FLUSH_BATCH)) if (pending.length > 0) yield take()
+  while (table.flush(countOnly ? Infinity : FLUSH_BATCH)) if (pending.length > 0) yield take()
   if (pending.length > 0) yield take()
   if (opts.onSummary !== undefined) {
     const errors: Record<string, number> = {}

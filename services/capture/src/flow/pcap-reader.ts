@@ -211,11 +211,12 @@ export class PcapStreamReader {
   #readPcapRecord (): boolean {
     const b = this.#buf; const p = this.#pos
     if (b.length - p < 16) return false
+    // Plain byte reads: Buffer#readUInt32LE validates its offset on every call, 12M times a 3M-packet file.
     const le = this.#le
-    let sec = le ? b.readUInt32LE(p) : b.readUInt32BE(p)
-    const frac = le ? b.readUInt32LE(p + 4) : b.readUInt32BE(p + 4)
-    const caplen = le ? b.readUInt32LE(p + 8) : b.readUInt32BE(p + 8)
-    const origLen = le ? b.readUInt32LE(p + 12) : b.readUInt32BE(p + 12)
+    let sec = le ? le32(b, p) : be32(b, p)
+    const frac = le ? le32(b, p + 4) : be32(b, p + 4)
+    const caplen = le ? le32(b, p + 8) : be32(b, p + 8)
+    const origLen = le ? le32(b, p + 12) : be32(b, p + 12)
     if (caplen > this.maxPacketSize) {
       throw this.#error(`Packet record ${this.packetsRead + 1} claims ${caplen} captured bytes, more than the ${this.maxPacketSize} accepted`, this.offset)
     }
@@ -235,20 +236,20 @@ export class PcapStreamReader {
   #readPcapngBlock (): number {
     const b = this.#buf; const p = this.#pos
     if (b.length - p < 12) return -1
-    const typeBE = b.readUInt32BE(p)
+    const typeBE = be32(b, p)
     if (typeBE === PCAPNG_SHB) {
-      const bom = b.readUInt32LE(p + 8)
+      const bom = le32(b, p + 8)
       if (bom === PCAPNG_BOM) this.#le = true
       else if (bom === 0x4d3c2b1a) this.#le = false
       else throw this.#error(`Section header with unknown byte-order magic 0x${bom.toString(16)}`, this.offset)
     }
     const le = this.#le
-    const type = le ? b.readUInt32LE(p) : b.readUInt32BE(p)
-    const total = le ? b.readUInt32LE(p + 4) : b.readUInt32BE(p + 4)
+    const type = le ? le32(b, p) : be32(b, p)
+    const total = le ? le32(b, p + 4) : be32(b, p + 4)
     if (total < 12 || total % 4 !== 0) throw this.#error(`Block of type ${type} has an invalid length ${total}`, this.offset)
     if (total > this.maxBlockSize) throw this.#error(`Block of type ${type} is ${total} bytes, more than the ${this.maxBlockSize} accepted`, this.offset)
     if (b.length - p < total) return -1
-    const trailer = le ? b.readUInt32LE(p + total - 4) : b.readUInt32BE(p + total - 4)
+    const trailer = le ? le32(b, p + total - 4) : be32(b, p + total - 4)
     if (trailer !== total) throw this.#error(`Block of type ${type}: trailing length ${trailer} differs from leading length ${total}`, this.offset)
     const end = p + total - 4
     let packet = 0
@@ -313,11 +314,11 @@ export class PcapStreamReader {
   #readEpb (b: Buffer, p: number, end: number, obsolete: boolean): void {
     if (end - p < 28) throw this.#error('Packet block too short', this.offset)
     const le = this.#le
-    const ifIndex = obsolete ? (le ? b.readUInt16LE(p + 8) : b.readUInt16BE(p + 8)) : (le ? b.readUInt32LE(p + 8) : b.readUInt32BE(p + 8))
-    const tsHi = le ? b.readUInt32LE(p + 12) : b.readUInt32BE(p + 12)
-    const tsLo = le ? b.readUInt32LE(p + 16) : b.readUInt32BE(p + 16)
-    const caplen = le ? b.readUInt32LE(p + 20) : b.readUInt32BE(p + 20)
-    const origLen = le ? b.readUInt32LE(p + 24) : b.readUInt32BE(p + 24)
+    const ifIndex = obsolete ? (le ? le16(b, p + 8) : be16(b, p + 8)) : (le ? le32(b, p + 8) : be32(b, p + 8))
+    const tsHi = le ? le32(b, p + 12) : be32(b, p + 12)
+    const tsLo = le ? le32(b, p + 16) : be32(b, p + 16)
+    const caplen = le ? le32(b, p + 20) : be32(b, p + 20)
+    const origLen = le ? le32(b, p + 24) : be32(b, p + 24)
     if (caplen > end - (p + 28)) throw this.#error(`Packet block claims ${caplen} captured bytes but holds ${end - p - 28}`, this.offset)
     if (caplen > this.maxPacketSize) throw this.#error(`Packet block claims ${caplen} captured bytes, more than the ${this.maxPacketSize} accepted`, this.offset)
     const iface = this.#iface(ifIndex)
@@ -329,7 +330,7 @@ export class PcapStreamReader {
   #readSpb (b: Buffer, p: number, end: number): void {
     if (end - p < 12) throw this.#error('Simple packet block too short', this.offset)
     const iface = this.#iface(0)
-    const origLen = this.#le ? b.readUInt32LE(p + 8) : b.readUInt32BE(p + 8)
+    const origLen = this.#le ? le32(b, p + 8) : be32(b, p + 8)
     let caplen = Math.min(origLen, end - (p + 12))
     if (iface.snaplen > 0) caplen = Math.min(caplen, iface.snaplen)
     if (caplen > this.maxPacketSize) throw this.#error(`Simple packet block holds ${caplen} bytes, more than the ${this.maxPacketSize} accepted`, this.offset)
@@ -337,6 +338,24 @@ export class PcapStreamReader {
     const v = this.#view
     v.linkType = iface.linkType; v.tsSec = 0; v.tsNsec = 0; v.caplen = caplen; v.origLen = origLen; v.buf = b; v.offset = p + 12; v.ifIndex = 0
   }
+}
+
+/** Unsigned 32-bit little-endian at `i` (the caller checked the bounds). */
+function le32 (b: Uint8Array, i: number): number {
+  return ((b[i] as number) | ((b[i + 1] as number) << 8) | ((b[i + 2] as number) << 16)) + (b[i + 3] as number) * 0x1000000
+}
+
+/** Unsigned 32-bit big-endian at `i` (the caller checked the bounds). */
+function be32 (b: Uint8Array, i: number): number {
+  return (b[i] as number) * 0x1000000 + (((b[i + 1] as number) << 16) | ((b[i + 2] as number) << 8) | (b[i + 3] as number))
+}
+
+function le16 (b: Uint8Array, i: number): number {
+  return (b[i] as number) | ((b[i + 1] as number) << 8)
+}
+
+function be16 (b: Uint8Array, i: number): number {
+  return ((b[i] as number) << 8) | (b[i + 1] as number)
 }
 
 /** Converts a pcapng 64-bit timestamp in interface units to seconds + nanoseconds. */

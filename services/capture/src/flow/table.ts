@@ -1,3 +1,4 @@
+import { TopoflowError } from '@topoflow/core'
 import { communityId, icmpPorts } from './community-id.ts'
 import { compareRange, formatIPv4, formatIPv6 } from './decode/bytes.ts'
 import { layersPath } from './decode/layers.ts'
@@ -73,6 +74,14 @@ export interface FlowTableOptions {
   emitUpdates?: boolean
   /** Receives flows: periodic updates, and each flow's final state ('expire' or 'flush'). */
   onFlows?: (flows: Flow[], reason: FlowEmitReason) => void
+  /**
+   * Only count (`topoflow pcap --summary`): flows are tracked, updated, expired and evicted as
+   * usual, but none is built or handed over (onFlows is not called), and the four XXH64 digests
+   * behind a flow's TrackingID, L3TrackingID and UUID are not computed. No snapshot() either.
+   */
+  countOnly?: boolean
+  /** Recency stamps given before they are renumbered (default and at most 2^30; tests lower it). */
+  stampLimit?: number
 }
 
 export interface FlowTableCounters {
@@ -88,14 +97,19 @@ export interface FlowTableCounters {
 const TICK_NONE = -1
 /** Flows per onFlows call when many leave at once: each batch can be consumed and forgotten before the next is built. */
 const EMIT_BATCH = 4096
-/** Bytes of a key: at most 61 (see #buildKey), zero-padded to whole 32-bit words. */
-const KEY_BYTES = 64
-const KEY_WORDS = KEY_BYTES / 4
+/** 32-bit words of a key: at most 16 (see #buildKey). */
+const KEY_WORDS = 16
+/** Packets per processPackets call, at most. */
+export const BATCH_MAX = 64
 
 // A flow is a slot number, and its state lives in per-slot typed arrays rather than in an object
 // per flow: the garbage collector has nothing to trace or move however many flows the table
-// holds. What a packet reads and writes (key, counters, flags, recency links) is one 128-byte
-// record, two adjacent cache lines; the rest, read when a flow is created or emitted, is apart.
+// holds. What a packet reads and writes (key, counters, flags, when it was last seen) is one
+// 128-byte record, two adjacent cache lines; the rest, read when a flow is created or emitted,
+// is apart. Recency is a stamp in the record rather than a linked list, so that a packet writes
+// only its own flow's record (moving a flow to the front of a list writes two other, random
+// records); the least-recently-seen order is made by sorting stamps when it is needed: at
+// update ticks, at the end, and when the table is full.
 
 // Record of a slot, as int32 words and float64 doubles over the same bytes.
 const R_WORDS = 32
@@ -114,9 +128,8 @@ const R_FINISH = 27
 const R_HASH = 28
 /** Internal id, the parent's part of a child's key (wraps at 2^32). */
 const R_ID = 29
-/** Previous and next slot in the recency list (-1: none). */
-const R_PREV = 30
-const R_NEXT = 31
+/** Double 15 (words 30-31): when the flow was last seen, as a count of touches (see #stamp). */
+const RD_SEEN = 15
 
 // Int32 fields of a slot, apart from the record.
 /** Source (A) and destination (B) MACs of the first packet, as int32 halves (4 + 2 bytes). */
@@ -186,6 +199,11 @@ const F_SYN_TTL_BA_FIRST = 512
 /** The first packet's key was direction-swapped (see #buildKey). */
 const F_SWAP = 1024
 
+/** Stamps stay below this, so that a stamp and a slot pack exactly into one double (see #sortByRecency). */
+const STAMP_LIMIT = 2 ** 30
+/** Capacities up to this sort recency with packed keys; larger ones with a comparator. */
+const PACKED_SORT_CAPACITY = 2 ** 22
+
 const transportNames: Readonly<Record<number, FlowProtocol>> = { [TRANSPORT_TCP]: 'TCP', [TRANSPORT_UDP]: 'UDP', [TRANSPORT_SCTP]: 'SCTP' }
 
 export class FlowTable {
@@ -201,6 +219,10 @@ export class FlowTable {
   readonly counters: FlowTableCounters = { packets: 0, flowsCreated: 0, flowsDropped: 0, flowsExpired: 0, fragmentsAttributed: 0, fragmentsUnattributed: 0 }
 
   #onFlows: (flows: Flow[], reason: FlowEmitReason) => void
+  /** Someone receives flows: without a receiver, none is built. */
+  #listening: boolean
+  #countOnly: boolean
+  #stampLimit: number
   #emitUpdates: boolean
   #appTimeoutMs: Map<string, number>
   #tcpApps: Map<number, string>
@@ -223,8 +245,16 @@ export class FlowTable {
   #index = new Int32Array(0)
   #indexMask = 0
   #size = 0
-  #head = -1 // most recently seen
-  #tail = -1
+  /** The last stamp given (see #stamp). */
+  #clock = 0
+  /** Alive slots by recency, least recent first, as of #orderClock: flush() consumes it batch by batch. */
+  #order: Int32Array | undefined
+  #orderClock = -1
+  #orderNext = 0
+  /** Eviction candidates by recency with their stamps when sorted; one whose stamp changed since was seen again. */
+  #evictSlots: Int32Array = new Int32Array(0)
+  #evictStamps = new Float64Array(0)
+  #evictNext = 0
   #nextId = 1
   #lastUpdate = TICK_NONE
   /** Time (ms) of the first packet: flow times are kept relative to it. */
@@ -233,8 +263,20 @@ export class FlowTable {
   #fragments = new Map<string, { slot: number, id: number, at: number }>()
 
   // Per-packet scratch space.
-  #kbuf = new Uint8Array(512)
-  #kwords = new Int32Array(this.#kbuf.buffer, 0, KEY_WORDS)
+  /**
+   * Keys, KEY_WORDS words apart: those processPackets makes ahead, one per packet, then room for
+   * the key made when it is needed. The key in use starts at #keyAt.
+   */
+  #keys = new Int32Array((BATCH_MAX + 1) * KEY_WORDS)
+  #keyAt = 0
+  /** processPackets' keys made ahead: hash, and word count | swap bits per packet (-1: none). */
+  #batchHashes = new Int32Array(BATCH_MAX)
+  #batchFacts = new Int32Array(BATCH_MAX)
+  #batchFound = new Int32Array(BATCH_MAX)
+  /** Which key of the batch the packet being accounted uses (-1: none, make it). */
+  #keyed = -1
+  /** What processPackets read ahead, kept so that the reads are not optimized away. */
+  #sink = 0
   /** Skydive's key bytes of a flow being created. */
   #hbuf = new Uint8Array(512)
   #uuidInput: Uint8Array
@@ -244,7 +286,8 @@ export class FlowTable {
   #addrB4 = this.#addrB.subarray(0, 4)
   #digest = new Uint32Array(2)
   #hasher = new StreamingXXH64()
-  #keyLen = 0
+  /** Words of the key in use. */
+  #keyWords = 0
   #l3Len = 0
   #l2Len = 0
   /** Direction of the key just built: source and destination endpoints were swapped. */
@@ -264,6 +307,9 @@ export class FlowTable {
     this.captureID = opts.captureID ?? ''
     this.samplingRate = opts.samplingRate ?? 1
     this.#onFlows = opts.onFlows ?? (() => {})
+    this.#countOnly = opts.countOnly === true
+    this.#stampLimit = Math.min(STAMP_LIMIT, Math.max(1, opts.stampLimit ?? STAMP_LIMIT))
+    this.#listening = opts.onFlows !== undefined && !this.#countOnly
     this.#emitUpdates = opts.emitUpdates ?? true
     this.#appTimeoutMs = new Map(Object.entries(opts.applicationTimeout ?? { ARP: 10, DNS: 10 }).map(([k, v]) => [k.toUpperCase(), v * 1000]))
     this.#tcpApps = new Map(Object.entries(opts.applicationPorts?.tcp ?? {}).map(([k, v]) => [Number(k), v.toUpperCase()]))
@@ -293,6 +339,50 @@ export class FlowTable {
     for (let i = 0; i < pkt.segmentCount; i++) {
       const seg = pkt.segments[i] as Segment
       parent = seg.laterFragment ? this.#laterFragment(pkt, seg, parent, now, tsSec, tsNsec) : this.#packetToFlow(pkt, seg, parent, now, tsSec, tsNsec)
+      this.#keyed = -1
+    }
+  }
+
+  /**
+   * Accounts `pkts[0, n)`, seen at `tsSec[i]` + `tsNsec[i]`, exactly as processPacket would one
+   * after the other. On a large table most of a packet's time is spent waiting for memory: the
+   * index entry of its flow's key, then the flow's record. Here the keys of the packets' first
+   * levels are made first, and those entries and records are read for all the packets in a row,
+   * so that the reads wait together instead of one after the other; each packet then finds them
+   * in the cache. (The reads are hints: a flow created or removed meanwhile only costs a miss.)
+   */
+  processPackets (pkts: readonly DecodedPacket[], tsSec: Float64Array, tsNsec: Float64Array, n: number): void {
+    if (n > BATCH_MAX) throw new TopoflowError('TOPOFLOW_ERR_INVALID_REQUEST', `processPackets takes at most ${BATCH_MAX} packets at a time, got ${n}`)
+    const hashes = this.#batchHashes
+    const facts = this.#batchFacts
+    for (let j = 0; j < n; j++) {
+      const pkt = pkts[j] as DecodedPacket
+      const seg = pkt.segments[0] as Segment
+      if (pkt.segmentCount === 0 || seg.laterFragment) { facts[j] = -1; continue }
+      this.#keyAt = j * KEY_WORDS
+      this.#buildKey(pkt.data, seg, 0)
+      const words = this.#keyWords
+      hashes[j] = this.#hashKey()
+      facts[j] = words | (this.#swap ? 0x100 : 0) | (this.#swapDecisive ? 0x200 : 0) | (this.#useLink ? 0x400 : 0)
+    }
+    const mask = this.#indexMask
+    if (mask !== 0) {
+      const index = this.#index
+      const rec = this.#rec
+      const found = this.#batchFound
+      for (let j = 0; j < n; j++) found[j] = facts[j] as number < 0 ? 0 : index[2 * ((hashes[j] as number) & mask)] as number
+      let sink = 0
+      for (let j = 0; j < n; j++) {
+        // A record's first, middle and last words: its 128 bytes span two cache lines, or three
+        // when the array does not start on a line (an ArrayBuffer's address is not ours to align).
+        const r = ((found[j] as number) - 1) * R_WORDS
+        if (r >= 0) sink ^= (rec[r] as number) ^ (rec[r + 16] as number) ^ (rec[r + R_WORDS - 1] as number)
+      }
+      this.#sink = sink
+    }
+    for (let j = 0; j < n; j++) {
+      this.#keyed = facts[j] as number < 0 ? -1 : j
+      this.processPacket(pkts[j] as DecodedPacket, tsSec[j] as number, tsNsec[j] as number)
     }
   }
 
@@ -313,35 +403,55 @@ export class FlowTable {
    * a reader can consume a large table in batches. Returns whether flows are left.
    */
   flush (limit = Infinity): boolean {
+    const all = this.#size <= limit
+    if (all && !this.#listening) {
+      this.#clear()
+      return false
+    }
     const out: Flow[] = []
     const rec = this.#rec
-    const all = this.#size <= limit
-    for (let s = this.#tail; s >= 0 && out.length < limit;) {
+    // Batch after batch, the order sorted for the first one serves while no packet comes in between.
+    if (this.#order === undefined || this.#orderClock !== this.#clock) {
+      this.#order = this.#aliveByRecency()
+      this.#orderClock = this.#clock
+      this.#orderNext = 0
+    }
+    const order = this.#order
+    let i = this.#orderNext
+    for (; i < order.length && out.length < limit; i++) {
+      const s = order[i] as number
       const r = s * R_WORDS
-      const prev = rec[r + R_PREV] as number
+      if (((rec[r + R_FLAGS] as number) & F_ALIVE) === 0) continue
       if (((rec[r + R_FLAGS] as number) & F_UPDATED) !== 0) this.#updateMetric(s, this.#lastUpdate, this.#epoch + (this.#recD[s * R_DOUBLES + RD_LAST] as number))
       if (rec[r + R_FINISH] === FinishType.NOT_FINISHED) rec[r + R_FINISH] = FinishType.TIMEOUT
-      out.push(this.#toFlow(s))
-      if (all) rec[r + R_FLAGS] = (rec[r + R_FLAGS] as number) & ~F_ALIVE
-      else this.#remove(s)
-      s = prev
+      if (this.#listening) out.push(this.#toFlow(s))
+      if (!all) this.#remove(s)
     }
-    if (all) {
-      this.#index.fill(0)
-      this.#freeSlots = []
-      this.#slotsUsed = 0
-      this.#fragments.clear()
-      this.#head = this.#tail = -1
-      this.#size = 0
-    }
+    this.#orderNext = i
+    if (all) this.#clear()
     if (out.length > 0) this.#onFlows(out, 'flush')
     return this.#size > 0
   }
 
-  /** Current flows, as they would be emitted now (for live queries). */
+  /** Takes every flow out of the table at once. */
+  #clear (): void {
+    const rec = this.#rec
+    for (let s = 0; s < this.#slotsUsed; s++) rec[s * R_WORDS + R_FLAGS] = (rec[s * R_WORDS + R_FLAGS] as number) & ~F_ALIVE
+    this.#index.fill(0)
+    this.#freeSlots = []
+    this.#slotsUsed = 0
+    this.#fragments.clear()
+    this.#size = 0
+    this.#order = undefined
+    this.#evictNext = this.#evictSlots.length
+  }
+
+  /** Current flows, most recently seen first, as they would be emitted now (for live queries). */
   snapshot (): Flow[] {
+    if (this.#countOnly) throw new TopoflowError('TOPOFLOW_ERR_INVALID_REQUEST', 'A flow table that only counts (countOnly) has no flows to show')
     const out: Flow[] = []
-    for (let s = this.#head; s >= 0; s = this.#rec[s * R_WORDS + R_NEXT] as number) out.push(this.#toFlow(s))
+    const order = this.#aliveByRecency()
+    for (let i = order.length - 1; i >= 0; i--) out.push(this.#toFlow(order[i] as number))
     return out
   }
 
@@ -350,13 +460,27 @@ export class FlowTable {
   /** The slot of the packet level's flow, created when new; `parent` is the slot of the level above (-1: none). */
   #packetToFlow (pkt: DecodedPacket, seg: Segment, parent: number, now: number, tsSec: number, tsNsec: number): number {
     const d = pkt.data
-    this.#buildKey(d, seg, parent < 0 ? 0 : this.#rec[parent * R_WORDS + R_ID] as number)
-    const hash = this.#hashKey()
+    let hash: number
+    const j = this.#keyed
+    if (j >= 0) {
+      // Keyed ahead by processPackets (the first level of a packet: no parent).
+      const facts = this.#batchFacts[j] as number
+      this.#keyAt = j * KEY_WORDS
+      this.#keyWords = facts & 0xff
+      this.#swap = (facts & 0x100) !== 0
+      this.#swapDecisive = (facts & 0x200) !== 0
+      this.#useLink = (facts & 0x400) !== 0
+      hash = this.#batchHashes[j] as number
+    } else {
+      this.#keyAt = BATCH_MAX * KEY_WORDS
+      this.#buildKey(d, seg, parent < 0 ? 0 : this.#rec[parent * R_WORDS + R_ID] as number)
+      hash = this.#hashKey()
+    }
     let slot = this.#lookup(hash)
     if (slot < 0) {
       slot = this.#create(pkt, seg, hash, parent, now, tsSec, tsNsec)
     } else {
-      this.#touch(slot)
+      this.#stamp(slot)
       this.#update1(slot, pkt, seg, now, tsSec, tsNsec)
     }
     const f = slot * R_WORDS + R_FLAGS
@@ -370,7 +494,7 @@ export class FlowTable {
     if (known !== undefined && this.#isAlive(known.slot, known.id) && now - known.at < 30000) {
       this.counters.fragmentsAttributed++
       known.at = now
-      this.#touch(known.slot)
+      this.#stamp(known.slot)
       // No key was built for this packet: its direction comes from the flow's endpoints.
       this.#swapDecisive = false
       this.#update1(known.slot, pkt, seg, now, tsSec, tsNsec)
@@ -399,19 +523,21 @@ export class FlowTable {
   }
 
   /**
-   * Writes the lookup key of a packet's level into #kbuf: which parts follow (structure byte, IP
-   * version, transport kind), then the direction-normalized endpoints Skydive keys on (flow/flow.go
-   * Packet.Keys): network, transport (VNI and destination port for VXLAN/Geneve), ICMP, then link
-   * in L2 mode or without IP; then the parent's internal id. The parts' lengths follow from the
-   * first three bytes, so two keys are equal exactly when Skydive's keys are, and comparing the
-   * zero-padded words up to one key's length is enough.
+   * Writes the lookup key of a packet's level at #keyAt: a first word that says which parts
+   * follow (structure bits, IP version, transport kind), then the direction-normalized endpoints
+   * Skydive keys on (flow/flow.go Packet.Keys), as big-endian words: network, transport (VNI and
+   * destination port for VXLAN/Geneve), ICMP, then link in L2 mode or without IP; then the
+   * parent's internal id. The first word fixes the parts and their lengths, so two keys are equal
+   * exactly when Skydive's keys are.
    */
   #buildKey (d: Uint8Array, seg: Segment, parentId: number): void {
-    const k = this.#kbuf
+    const k = this.#keys
+    const at = this.#keyAt
     const hasNet = seg.ipVersion !== 0
     const useLink = seg.hasEthernet && (this.layerKeyMode === 'L2' || !hasNet)
-    const ipLen = seg.ipVersion === 4 ? 4 : 16
-    const srcIp = seg.ipOffset + (seg.ipVersion === 4 ? 12 : 8)
+    const v4 = seg.ipVersion === 4
+    const ipLen = v4 ? 4 : 16
+    const srcIp = seg.ipOffset + (v4 ? 12 : 8)
     const dstIp = srcIp + ipLen
     const dstMac = seg.ethOffset
     const srcMac = seg.ethOffset + 6
@@ -443,40 +569,46 @@ export class FlowTable {
     this.#swapDecisive = decisive
     this.#useLink = useLink
 
-    let o = 0
-    k[o++] = (hasNet ? 1 : 0) | (seg.transport !== 0 && hasNet ? 2 : 0) | (seg.icmpVersion !== 0 ? 4 : 0) | (useLink ? 8 : 0)
-    k[o++] = seg.ipVersion
-    k[o++] = seg.transport === 0 ? 0 : vxlanLike ? 7 : seg.transport === TRANSPORT_TCP ? 4 : seg.transport === TRANSPORT_UDP ? 5 : 6
+    const kind = seg.transport === 0 ? 0 : vxlanLike ? 7 : seg.transport === TRANSPORT_TCP ? 4 : seg.transport === TRANSPORT_UDP ? 5 : 6
+    k[at] = (hasNet ? 1 : 0) | (seg.transport !== 0 && hasNet ? 2 : 0) | (seg.icmpVersion !== 0 ? 4 : 0) | (useLink ? 8 : 0) | (seg.ipVersion << 8) | (kind << 16)
+    let o = at + 1
     if (hasNet) {
-      o = copy(k, o, d, swap ? dstIp : srcIp, ipLen)
-      o = copy(k, o, d, swap ? srcIp : dstIp, ipLen)
+      const a = swap ? dstIp : srcIp
+      const b = swap ? srcIp : dstIp
+      if (v4) {
+        k[at + 1] = i32(d, a); k[at + 2] = i32(d, b)
+        o = at + 3
+      } else {
+        k[at + 1] = i32(d, a); k[at + 2] = i32(d, a + 4); k[at + 3] = i32(d, a + 8); k[at + 4] = i32(d, a + 12)
+        k[at + 5] = i32(d, b); k[at + 6] = i32(d, b + 4); k[at + 7] = i32(d, b + 8); k[at + 8] = i32(d, b + 12)
+        o = at + 9
+      }
     }
     if (seg.transport !== 0) {
       if (vxlanLike) {
-        o = writeU32(k, o, seg.tunnelId)
-        k[o++] = seg.dstPort >>> 8; k[o++] = seg.dstPort & 0xff
+        k[o++] = seg.tunnelId | 0
+        k[o++] = seg.dstPort
       } else {
-        const a = swap ? seg.dstPort : seg.srcPort
-        const b = swap ? seg.srcPort : seg.dstPort
-        k[o++] = a >>> 8; k[o++] = a & 0xff; k[o++] = b >>> 8; k[o++] = b & 0xff
+        k[o++] = swap ? (seg.dstPort << 16) | seg.srcPort : (seg.srcPort << 16) | seg.dstPort
       }
     }
-    if (seg.icmpVersion !== 0) o = writeU32(k, o, icmpKeyValue(seg))
+    if (seg.icmpVersion !== 0) k[o++] = icmpKeyValue(seg) | 0
     if (useLink) {
-      o = copy(k, o, d, swap ? dstMac : srcMac, 6)
-      o = copy(k, o, d, swap ? srcMac : dstMac, 6)
+      const a = swap ? dstMac : srcMac
+      const b = swap ? srcMac : dstMac
+      k[o++] = macHi(d, a); k[o++] = macHi(d, b); k[o++] = (macLo(d, a) << 16) | macLo(d, b)
     }
-    o = writeU32(k, o, parentId)
-    this.#keyLen = o
-    while ((o & 3) !== 0) k[o++] = 0
+    k[o++] = parentId | 0
+    this.#keyWords = o - at
   }
 
   /** A 32-bit hash of the key words (murmur3's mixing); only used to find the bucket. */
   #hashKey (): number {
-    const w = this.#kwords
-    const n = (this.#keyLen + 3) >> 2
+    const w = this.#keys
+    const at = this.#keyAt
+    const n = this.#keyWords
     let h = n
-    for (let i = 0; i < n; i++) {
+    for (let i = at; i < at + n; i++) {
       let k = Math.imul(w[i] as number, 0xcc9e2d51)
       k = Math.imul((k << 15) | (k >>> 17), 0x1b873593)
       h ^= k
@@ -537,21 +669,22 @@ export class FlowTable {
     this.#l2Len = o
   }
 
-  /** The slot whose key equals #kbuf's, by linear probing from its hash; -1 when there is none. */
+  /** The slot whose key equals the key in use, by linear probing from its hash; -1 when there is none. */
   #lookup (hash: number): number {
     const mask = this.#indexMask
     if (mask === 0) return -1
     const index = this.#index
     const rec = this.#rec
-    const k = this.#kwords
-    const words = (this.#keyLen + 3) >> 2
+    const k = this.#keys
+    const at = this.#keyAt
+    const words = this.#keyWords
     for (let i = hash & mask; ; i = (i + 1) & mask) {
       const v = index[2 * i] as number
       if (v === 0) return -1
       if (index[2 * i + 1] !== hash) continue
       const base = (v - 1) * R_WORDS + R_KEY
       let j = 0
-      while (j < words && rec[base + j] === k[j]) j++
+      while (j < words && rec[base + j] === k[at + j]) j++
       if (j === words) return v - 1
     }
   }
@@ -612,7 +745,6 @@ export class FlowTable {
 
   #create (pkt: DecodedPacket, seg: Segment, hash: number, parent: number, now: number, tsSec: number, tsNsec: number): number {
     const d = pkt.data
-    if (this.#keyLen > KEY_BYTES) throw new RangeError(`flow key of ${this.#keyLen} bytes`) // cannot happen: 61 at most
     const slot = this.#takeSlot()
     // After #takeSlot: growing replaces the arrays.
     const rec = this.#rec
@@ -624,9 +756,10 @@ export class FlowTable {
     rec.fill(0, r, r + R_WORDS)
     ints.fill(0, ib, ib + I_STRIDE)
     nums.fill(0, db, db + D_STRIDE)
-    const kw = this.#kwords
-    const words = (this.#keyLen + 3) >> 2
-    for (let j = 0; j < words; j++) rec[r + R_KEY + j] = kw[j] as number
+    const keys = this.#keys
+    const at = this.#keyAt
+    const words = this.#keyWords
+    for (let j = 0; j < words; j++) rec[r + R_KEY + j] = keys[at + j] as number
     rec[r + R_ID] = this.#nextId++
     if (this.#nextId > 0xffffffff) this.#nextId = 1
     rec[r + R_HASH] = hash
@@ -698,19 +831,15 @@ export class FlowTable {
       if (cidOneWay) flags |= F_CID_ONE_WAY
     } else ints[ib + I_CID_PROTO] = -1
     rec[r + R_FLAGS] = flags
-    this.#setUUIDs(slot, d, seg)
+    if (!this.#countOnly) this.#setUUIDs(slot, d, seg)
 
-    // Link into the table; evict the least recently seen flow when full.
+    // Into the table, as the most recently seen flow; evict the least recently seen one when full.
     this.#indexInsert(slot, hash)
-    rec[r + R_PREV] = -1
-    rec[r + R_NEXT] = this.#head
-    if (this.#head >= 0) rec[this.#head * R_WORDS + R_PREV] = slot
-    this.#head = slot
-    if (this.#tail < 0) this.#tail = slot
+    this.#stamp(slot)
     this.#size++
     this.counters.flowsCreated++
-    if (this.#size > this.maxEntries && this.#tail >= 0) {
-      this.#remove(this.#tail)
+    if (this.#size > this.maxEntries) {
+      this.#remove(this.#leastRecent())
       this.counters.flowsDropped++
     }
     this.#update1(slot, pkt, seg, now, tsSec, tsNsec)
@@ -862,29 +991,78 @@ export class FlowTable {
     return len === 4 || (i32(d, src + 4) === ints[ib + I_AIP + 1] && i32(d, src + 8) === ints[ib + I_AIP + 2] && i32(d, src + 12) === ints[ib + I_AIP + 3])
   }
 
-  #touch (slot: number): void {
-    const head = this.#head
-    if (head === slot) return
+  /** Marks the flow as the most recently seen one. */
+  #stamp (slot: number): void {
+    if (this.#clock >= this.#stampLimit) this.#renumber()
+    this.#recD[slot * R_DOUBLES + RD_SEEN] = ++this.#clock
+  }
+
+  /** Stamps the flows anew, 1 to size in the same order, so that stamps stay small. */
+  #renumber (): void {
+    const order = this.#aliveByRecency()
+    const recD = this.#recD
+    for (let i = 0; i < order.length; i++) recD[(order[i] as number) * R_DOUBLES + RD_SEEN] = i + 1
+    this.#clock = order.length
+    this.#order = undefined
+    this.#evictNext = this.#evictSlots.length
+  }
+
+  /** Alive slots, least recently seen first. */
+  #aliveByRecency (): Int32Array {
     const rec = this.#rec
-    const r = slot * R_WORDS
-    // unlink (not the head, so it has a previous flow)
-    const p = rec[r + R_PREV] as number; const n = rec[r + R_NEXT] as number
-    rec[p * R_WORDS + R_NEXT] = n
-    if (n >= 0) rec[n * R_WORDS + R_PREV] = p; else this.#tail = p
-    // push front
-    rec[r + R_PREV] = -1
-    rec[r + R_NEXT] = head
-    rec[head * R_WORDS + R_PREV] = slot
-    this.#head = slot
+    // Sized by the slots in use: a flow being created is alive before it is counted in #size.
+    const slots = new Int32Array(this.#slotsUsed)
+    let n = 0
+    for (let s = 0; s < this.#slotsUsed; s++) if (((rec[s * R_WORDS + R_FLAGS] as number) & F_ALIVE) !== 0) slots[n++] = s
+    return this.#sortByRecency(slots, n)
+  }
+
+  /** `slots[0, n)`, least recently seen first. */
+  #sortByRecency (slots: Int32Array, n: number): Int32Array {
+    const recD = this.#recD
+    const scale = this.#capacity
+    if (scale > PACKED_SORT_CAPACITY) return slots.subarray(0, n).sort((a, b) => (recD[a * R_DOUBLES + RD_SEEN] as number) - (recD[b * R_DOUBLES + RD_SEEN] as number))
+    // Stamps are unique: sort (stamp, slot) packed in one double, with the native numeric sort
+    // (exact: stamp < 2^30, slot < capacity <= 2^22).
+    const keys = new Float64Array(n)
+    for (let i = 0; i < n; i++) {
+      const s = slots[i] as number
+      keys[i] = (recD[s * R_DOUBLES + RD_SEEN] as number) * scale + s
+    }
+    keys.sort()
+    const out = slots.subarray(0, n)
+    for (let i = 0; i < n; i++) out[i] = (keys[i] as number) % scale
+    return out
+  }
+
+  /**
+   * The least recently seen flow. Candidates are sorted once and taken in turn: one seen again
+   * since (its stamp changed) is now more recent than every candidate left, and is skipped; a
+   * flow created since is too. When none is left, they are sorted anew.
+   */
+  #leastRecent (): number {
+    const rec = this.#rec
+    const recD = this.#recD
+    for (;;) {
+      const slots = this.#evictSlots
+      while (this.#evictNext < slots.length) {
+        const i = this.#evictNext++
+        const s = slots[i] as number
+        if (((rec[s * R_WORDS + R_FLAGS] as number) & F_ALIVE) !== 0 && recD[s * R_DOUBLES + RD_SEEN] === this.#evictStamps[i]) return s
+      }
+      const order = this.#aliveByRecency()
+      const stamps = new Float64Array(order.length)
+      for (let i = 0; i < order.length; i++) stamps[i] = recD[(order[i] as number) * R_DOUBLES + RD_SEEN] as number
+      this.#evictSlots = order
+      this.#evictStamps = stamps
+      this.#evictNext = 0
+    }
   }
 
   #remove (slot: number): void {
     const rec = this.#rec
     const r = slot * R_WORDS
     rec[r + R_FLAGS] = (rec[r + R_FLAGS] as number) & ~F_ALIVE
-    const p = rec[r + R_PREV] as number; const n = rec[r + R_NEXT] as number
-    if (p >= 0) rec[p * R_WORDS + R_NEXT] = n; else this.#head = n
-    if (n >= 0) rec[n * R_WORDS + R_PREV] = p; else this.#tail = p
     this.#indexRemove(slot, rec[r + R_HASH] as number)
     this.#freeSlots.push(slot)
     this.#size--
@@ -893,48 +1071,45 @@ export class FlowTable {
   // ---- ticks -------------------------------------------------------------------------------
 
   #expire (now: number): void {
-    const out: Flow[] = []
+    const expired: number[] = []
     const rec = this.#rec
-    for (let s = this.#tail; s >= 0;) {
+    for (let s = 0; s < this.#slotsUsed; s++) {
       const r = s * R_WORDS
-      const prev = rec[r + R_PREV] as number
+      const flags = rec[r + R_FLAGS] as number
+      if ((flags & F_ALIVE) === 0) continue
       const last = this.#epoch + (this.#recD[s * R_DOUBLES + RD_LAST] as number)
-      if (now - last >= this.expireMs) {
-        if (((rec[r + R_FLAGS] as number) & F_UPDATED) !== 0) this.#updateMetric(s, this.#lastUpdate, last)
-        if (rec[r + R_FINISH] === FinishType.NOT_FINISHED) rec[r + R_FINISH] = FinishType.TIMEOUT
-        out.push(this.#toFlow(s))
-        this.#remove(s)
-        this.counters.flowsExpired++
-        if (out.length === EMIT_BATCH) this.#onFlows(out.splice(0), 'expire')
-      }
-      s = prev
+      if (now - last < this.expireMs) continue
+      if ((flags & F_UPDATED) !== 0) this.#updateMetric(s, this.#lastUpdate, last)
+      if (rec[r + R_FINISH] === FinishType.NOT_FINISHED) rec[r + R_FINISH] = FinishType.TIMEOUT
+      this.#remove(s)
+      this.counters.flowsExpired++
+      if (this.#listening) expired.push(s)
     }
-    if (out.length > 0) this.#onFlows(out, 'expire')
+    this.#emitByRecency(expired, 'expire', EMIT_BATCH)
   }
 
   #update (from: number, now: number): void {
-    const updated: Flow[] = []
-    const finals: Flow[] = []
+    const updated: number[] = []
+    const finals: number[] = []
+    const listening = this.#listening
     const rec = this.#rec
     const recD = this.#recD
     const nums = this.#nums
-    for (let s = this.#tail; s >= 0;) {
+    for (let s = 0; s < this.#slotsUsed; s++) {
       const r = s * R_WORDS
       const rd = s * R_DOUBLES
       const db = s * D_STRIDE
-      const prev = rec[r + R_PREV] as number
-      const appTimeout = this.#appTimeoutMs.get(this.#application[s] as string) ?? 0
       const flags = rec[r + R_FLAGS] as number
+      if ((flags & F_ALIVE) === 0) continue
+      const appTimeout = this.#appTimeoutMs.get(this.#application[s] as string) ?? 0
       if ((flags & F_UPDATED) !== 0) {
         this.#updateMetric(s, from, now)
-        if (this.#emitUpdates) updated.push(this.#toFlow(s))
+        if (listening && this.#emitUpdates) updated.push(s)
       } else if (appTimeout > 0 && now - (this.#epoch + (recD[rd + RD_LAST] as number)) > appTimeout) {
         if (rec[r + R_FINISH] === FinishType.NOT_FINISHED) rec[r + R_FINISH] = FinishType.TIMEOUT
-        finals.push(this.#toFlow(s))
+        if (listening) finals.push(s)
         this.#remove(s)
         this.counters.flowsExpired++
-        if (!this.#emitUpdates && finals.length === EMIT_BATCH) this.#onFlows(finals.splice(0), 'expire')
-        s = prev
         continue
       } else {
         // Nothing since the last tick: the last update's metric is zero (its RTT, if any, stays).
@@ -950,15 +1125,27 @@ export class FlowTable {
       nums[db + D_PREV_BA_PACKETS] = recD[rd + RD_BA_PACKETS] as number
       nums[db + D_PREV_BA_BYTES] = recD[rd + RD_BA_BYTES] as number
       if (rec[r + R_FINISH] !== FinishType.NOT_FINISHED && now - (this.#epoch + (recD[rd + RD_LAST] as number)) >= this.holdMs) {
-        finals.push(this.#toFlow(s))
+        if (listening) finals.push(s)
         this.#remove(s)
-        // Updates are all emitted before the flows that end: finals go early only when there are none.
-        if (!this.#emitUpdates && finals.length === EMIT_BATCH) this.#onFlows(finals.splice(0), 'expire')
       }
-      s = prev
     }
-    if (updated.length > 0) this.#onFlows(updated, 'update')
-    if (finals.length > 0) this.#onFlows(finals, 'expire')
+    // Each flow's state above depends on that flow alone; the flows leave least recently seen
+    // first, built from their slots (intact until a new flow takes them, which no tick does).
+    // Updates all go before the flows that end: finals go in batches only when there are none.
+    this.#emitByRecency(updated, 'update', Infinity)
+    this.#emitByRecency(finals, 'expire', this.#emitUpdates ? Infinity : EMIT_BATCH)
+  }
+
+  /** Builds the flows of `slots` and hands them over least recently seen first, `batch` at a time. */
+  #emitByRecency (slots: number[], reason: FlowEmitReason, batch: number): void {
+    if (slots.length === 0) return
+    const order = this.#sortByRecency(Int32Array.from(slots), slots.length)
+    for (let i = 0; i < order.length; i += batch) {
+      const out: Flow[] = []
+      const end = Math.min(order.length, i + batch)
+      for (let j = i; j < end; j++) out.push(this.#toFlow(order[j] as number))
+      this.#onFlows(out, reason)
+    }
   }
 
   /** LastUpdateMetric = Metric minus its value at the previous tick, over [start, last]. */
@@ -1197,17 +1384,6 @@ function macText (hi: number, lo: number): string {
 function macLo (d: Uint8Array, i: number): number {
   return ((d[i + 4] as number) << 8) | (d[i + 5] as number)
 }
-
-/** FNV-1a-like 32-bit hash with a final avalanche; only used to find the bucket. */
-function hashBytes (k: Uint8Array, n: number): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < n; i++) h = Math.imul(h ^ (k[i] as number), 0x01000193)
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  return h | 0
-}
-
 
 interface KnownLayers { ids: Uint8Array, path: string, application: string }
 const knownLayers = new Map<number, KnownLayers[]>()

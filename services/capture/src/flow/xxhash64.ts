@@ -11,45 +11,43 @@ const P3H = 0x165667b1; const P3L = 0x9e3779f9
 const P4H = 0x85ebca77; const P4L = 0xc2b2ae63
 const P5H = 0x27d4eb2f; const P5L = 0x165667c5
 
-// Halves are kept as signed int32 (small integers to V8: no heap number is allocated for them),
-// and the helpers' results go to registers R[0] (high) and R[1] (low): a typed array, because a
-// module-level `let` holding a number would allocate on every store.
+// Halves are kept as signed int32 (small integers to V8: no heap number is allocated for them).
+// A 64-bit result leaves a helper through R[0] (high) and R[1] (low): a typed array, because a
+// module-level `let` holding a number would allocate on every store. The steps of the algorithm
+// are written out over local variables, so that R is touched once per multiplication.
 const R = new Int32Array(2)
+const TWO_POW_M16 = 1 / 65536
 
-/** (ah:al * bh:bl) mod 2^64: the low halves' full product from 16-bit pieces, the cross terms with Math.imul. */
+/** R = (ah:al * bh:bl) mod 2^64: the low word by Math.imul, its carry from two exact 16-bit partial products. */
 function mul (ah: number, al: number, bh: number, bl: number): void {
-  const a0 = al & 0xffff; const a1 = al >>> 16
-  const b0 = bl & 0xffff; const b1 = bl >>> 16
-  const p00 = a0 * b0; const p01 = a0 * b1; const p10 = a1 * b0
-  const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff)
-  R[1] = (((mid & 0xffff) << 16) | (p00 & 0xffff)) | 0
-  const carry = a1 * b1 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16)
+  const a = al >>> 0
+  const b = bl >>> 0
+  // a * b = a1 * b * 2^16 + a0 * b, each partial product below 2^48 (exact in a double)
+  const p0 = (a & 0xffff) * b
+  const p1 = (a >>> 16) * b
+  const carry = Math.floor((Math.floor(p0 * TWO_POW_M16) + p1) * TWO_POW_M16)
   R[0] = (carry + Math.imul(ah, bl) + Math.imul(al, bh)) | 0
-}
-
-function add (ah: number, al: number, bh: number, bl: number): void {
-  const lo = (al >>> 0) + (bl >>> 0)
-  R[1] = lo | 0
-  R[0] = (ah + bh + (lo > 0xffffffff ? 1 : 0)) | 0
-}
-
-function rotl (h: number, l: number, n: number): void {
-  if (n >= 32) { const t = h; h = l; l = t; n -= 32 }
-  if (n === 0) { R[0] = h; R[1] = l; return }
-  R[0] = ((h << n) | (l >>> (32 - n))) | 0
-  R[1] = ((l << n) | (h >>> (32 - n))) | 0
-}
-
-/** acc = rotl(acc + input * P2, 31) * P1 */
-function round (acch: number, accl: number, inh: number, inl: number): void {
-  mul(inh, inl, P2H, P2L)
-  add(acch, accl, (R[0] as number), (R[1] as number))
-  rotl((R[0] as number), (R[1] as number), 31)
-  mul((R[0] as number), (R[1] as number), P1H, P1L)
+  R[1] = Math.imul(al, bl)
 }
 
 function readLE32 (b: Uint8Array, i: number): number {
   return ((b[i] as number) | ((b[i + 1] as number) << 8) | ((b[i + 2] as number) << 16) | ((b[i + 3] as number) << 24)) | 0
+}
+
+/** Accumulator lane `i` of `v` (hi at v[i], lo at v[i + 1]) = rotl(lane + input * P2, 31) * P1. */
+function laneRound (v: Int32Array, i: number, inh: number, inl: number): void {
+  mul(inh, inl, P2H, P2L)
+  const sl = ((v[i + 1] as number) >>> 0) + ((R[1] as number) >>> 0)
+  const sh = ((v[i] as number) + (R[0] as number) + (sl > 0xffffffff ? 1 : 0)) | 0
+  mul((sh << 31) | (sl >>> 1), (sl << 31) | (sh >>> 1), P1H, P1L)
+  v[i] = R[0] as number; v[i + 1] = R[1] as number
+}
+
+/** 64-bit addition of (ah, al) and (bh, bl) into R. */
+function add (ah: number, al: number, bh: number, bl: number): void {
+  const lo = (al >>> 0) + (bl >>> 0)
+  R[1] = lo | 0
+  R[0] = (ah + bh + (lo > 0xffffffff ? 1 : 0)) | 0
 }
 
 /**
@@ -85,47 +83,60 @@ export class StreamingXXH64 {
     const v = this.#v
     let i = this.#done
     while (i + 32 <= len) {
-      for (let lane = 0; lane < 4; lane++) {
-        round(v[lane * 2] as number, v[lane * 2 + 1] as number, readLE32(data, i + lane * 8 + 4), readLE32(data, i + lane * 8))
-        v[lane * 2] = (R[0] as number); v[lane * 2 + 1] = (R[1] as number)
-      }
+      laneRound(v, 0, readLE32(data, i + 4), readLE32(data, i))
+      laneRound(v, 2, readLE32(data, i + 12), readLE32(data, i + 8))
+      laneRound(v, 4, readLE32(data, i + 20), readLE32(data, i + 16))
+      laneRound(v, 6, readLE32(data, i + 28), readLE32(data, i + 24))
       i += 32
     }
     this.#done = i
     let hh: number; let hl: number
     if (len >= 32) {
-      rotl(v[0] as number, v[1] as number, 1); hh = (R[0] as number); hl = (R[1] as number)
-      rotl(v[2] as number, v[3] as number, 7); add(hh, hl, (R[0] as number), (R[1] as number)); hh = (R[0] as number); hl = (R[1] as number)
-      rotl(v[4] as number, v[5] as number, 12); add(hh, hl, (R[0] as number), (R[1] as number)); hh = (R[0] as number); hl = (R[1] as number)
-      rotl(v[6] as number, v[7] as number, 18); add(hh, hl, (R[0] as number), (R[1] as number)); hh = (R[0] as number); hl = (R[1] as number)
-      for (let lane = 0; lane < 4; lane++) {
+      const v0 = v[0] as number; const v1 = v[1] as number; const v2 = v[2] as number; const v3 = v[3] as number
+      const v4 = v[4] as number; const v5 = v[5] as number; const v6 = v[6] as number; const v7 = v[7] as number
+      // rotl(v1, 1) + rotl(v2, 7) + rotl(v3, 12) + rotl(v4, 18)
+      add((v0 << 1) | (v1 >>> 31), (v1 << 1) | (v0 >>> 31), (v2 << 7) | (v3 >>> 25), (v3 << 7) | (v2 >>> 25))
+      add(R[0] as number, R[1] as number, (v4 << 12) | (v5 >>> 20), (v5 << 12) | (v4 >>> 20))
+      add(R[0] as number, R[1] as number, (v6 << 18) | (v7 >>> 14), (v7 << 18) | (v6 >>> 14))
+      hh = R[0] as number; hl = R[1] as number
+      for (let lane = 0; lane < 8; lane += 2) {
         // the accumulator keeps its multiplication by P2 (the Go package's side effect)
-        mul(v[lane * 2] as number, v[lane * 2 + 1] as number, P2H, P2L)
-        v[lane * 2] = (R[0] as number); v[lane * 2 + 1] = (R[1] as number)
-        rotl((R[0] as number), (R[1] as number), 31); mul((R[0] as number), (R[1] as number), P1H, P1L)
-        hh = (hh ^ (R[0] as number)) | 0; hl = (hl ^ (R[1] as number)) | 0
-        mul(hh, hl, P1H, P1L); add((R[0] as number), (R[1] as number), P4H, P4L); hh = (R[0] as number); hl = (R[1] as number)
+        mul(v[lane] as number, v[lane + 1] as number, P2H, P2L)
+        const mh = R[0] as number; const ml = R[1] as number
+        v[lane] = mh; v[lane + 1] = ml
+        mul((mh << 31) | (ml >>> 1), (ml << 31) | (mh >>> 1), P1H, P1L)
+        mul(hh ^ (R[0] as number), hl ^ (R[1] as number), P1H, P1L)
+        add(R[0] as number, R[1] as number, P4H, P4L)
+        hh = R[0] as number; hl = R[1] as number
       }
     } else {
       add(this.#seedHi, this.#seedLo, P5H, P5L); hh = (R[0] as number); hl = (R[1] as number)
     }
     add(hh, hl, 0, len); hh = (R[0] as number); hl = (R[1] as number)
     while (i + 8 <= len) {
-      round(0, 0, readLE32(data, i + 4), readLE32(data, i))
-      hh = (hh ^ (R[0] as number)) | 0; hl = (hl ^ (R[1] as number)) | 0
-      rotl(hh, hl, 27); mul((R[0] as number), (R[1] as number), P1H, P1L); add((R[0] as number), (R[1] as number), P4H, P4L); hh = (R[0] as number); hl = (R[1] as number)
+      // h = rotl(h ^ round(0, input), 27) * P1 + P4
+      mul(readLE32(data, i + 4), readLE32(data, i), P2H, P2L)
+      const mh = R[0] as number; const ml = R[1] as number
+      mul((mh << 31) | (ml >>> 1), (ml << 31) | (mh >>> 1), P1H, P1L)
+      const xh = hh ^ (R[0] as number); const xl = hl ^ (R[1] as number)
+      mul((xh << 27) | (xl >>> 5), (xl << 27) | (xh >>> 5), P1H, P1L)
+      add(R[0] as number, R[1] as number, P4H, P4L); hh = (R[0] as number); hl = (R[1] as number)
       i += 8
     }
     if (i + 4 <= len) {
+      // h = rotl(h ^ (uint32 input * P1), 23) * P2 + P3
       mul(0, readLE32(data, i), P1H, P1L)
-      hh = (hh ^ (R[0] as number)) | 0; hl = (hl ^ (R[1] as number)) | 0
-      rotl(hh, hl, 23); mul((R[0] as number), (R[1] as number), P2H, P2L); add((R[0] as number), (R[1] as number), P3H, P3L); hh = (R[0] as number); hl = (R[1] as number)
+      const xh = hh ^ (R[0] as number); const xl = hl ^ (R[1] as number)
+      mul((xh << 23) | (xl >>> 9), (xl << 23) | (xh >>> 9), P2H, P2L)
+      add(R[0] as number, R[1] as number, P3H, P3L); hh = (R[0] as number); hl = (R[1] as number)
       i += 4
     }
     while (i < len) {
+      // h = rotl(h ^ (byte * P5), 11) * P1
       mul(0, data[i] as number, P5H, P5L)
-      hh = (hh ^ (R[0] as number)) | 0; hl = (hl ^ (R[1] as number)) | 0
-      rotl(hh, hl, 11); mul((R[0] as number), (R[1] as number), P1H, P1L); hh = (R[0] as number); hl = (R[1] as number)
+      const xh = hh ^ (R[0] as number); const xl = hl ^ (R[1] as number)
+      mul((xh << 11) | (xl >>> 21), (xl << 11) | (xh >>> 21), P1H, P1L)
+      hh = (R[0] as number); hl = (R[1] as number)
       i++
     }
     // avalanche: h ^= h >> 33; h *= P2; h ^= h >> 29; h *= P3; h ^= h >> 32

@@ -48,6 +48,15 @@ export class PacketDecoder {
     if (opts.mplsUdpPorts !== undefined) this.packet.mplsPorts = new Set(opts.mplsUdpPorts)
   }
 
+  /** A packet for decodeAt's `into`, with the decoder's tunnel ports: to hold several decoded packets at once. */
+  newPacket (): DecodedPacket {
+    const pkt = new DecodedPacket()
+    pkt.vxlanPorts = this.packet.vxlanPorts
+    pkt.genevePorts = this.packet.genevePorts
+    pkt.mplsPorts = this.packet.mplsPorts
+    return pkt
+  }
+
   /** The decoded packet, or undefined when it was skipped. `origLen` is the length on the wire. */
   decode (linkType: number, data: Buffer, origLen: number): DecodedPacket | undefined {
     return this.decodeAt(linkType, data, 0, data.length, origLen)
@@ -55,11 +64,12 @@ export class PacketDecoder {
 
   /**
    * Decodes the packet at `data[start, end)`, a record inside a larger buffer (a pcap chunk),
-   * without making a view of it; offsets in the decoded packet are offsets into `data`.
+   * without making a view of it; offsets in the decoded packet are offsets into `data`. Decodes
+   * into `into` (one of newPacket()'s) when given, else into the decoder's own packet.
    */
-  decodeAt (linkType: number, data: Buffer, start: number, end: number, origLen: number): DecodedPacket | undefined {
+  decodeAt (linkType: number, data: Buffer, start: number, end: number, origLen: number, into?: DecodedPacket): DecodedPacket | undefined {
     this.stats.packets++
-    const pkt = this.packet
+    const pkt = into ?? this.packet
     const wireLen = origLen > 0 ? origLen : end - start
     const top = pkt.begin(data, start, end, wireLen, linkType === LinkType.ETHERNET ? wireLen : 0)
     try {

@@ -92,3 +92,29 @@ test('streaming XXH64 reproduces the Go package\'s side effect of intermediate s
   h.sum(data, 40, out)
   assert.notEqual(hex64(out[0] as number, out[1] as number), first, 'a second sum over the same bytes differs, as in Skydive')
 })
+
+test('XXH64 over 32-bit halves: seeds, 32-byte stripes and tails, high bytes, and a stream of growing prefixes', () => {
+  // Digests of the previous implementation, itself checked against the reference digests above.
+  const data = new Uint8Array(130)
+  for (let i = 0; i < data.length; i++) data[i] = (i * 167 + 255) & 255
+  const out = new Uint32Array(2)
+  const cases: Array<[number, number, number, string]> = [
+    [0, 0, 0, 'ef46db3751d8e999'],
+    [5, 0, 1, 'a2a3b4f8b2d04714'],
+    [8, 0, 0, 'd03102f86faaf3d2'],
+    [31, -1, -1, 'a0aea48b76470419'],
+    [32, 0, 0, 'f3b12acacf8b91d2'],
+    [33, 0x12345678, 0x9abcdef0, '38b5f460198bbe6b'],
+    [64, 0, 0, '4bc32e66fa978d89'],
+    [100, -1, 0, 'c8b18d328484cd53'],
+    [130, 0x7fffffff, -2, '916fd18fb88e341c']
+  ]
+  for (const [len, seedHi, seedLo, hex] of cases) {
+    xxh64Into(data, len, seedHi, seedLo, out)
+    assert.equal(hex64(out[0] as number, out[1] as number), hex, `length ${len}`)
+  }
+  const h = new StreamingXXH64()
+  h.reset(0, 0)
+  const stream = [28, 48, 48, 61, 96, 130].map((len) => { h.sum(data, len, out); return hex64(out[0] as number, out[1] as number) })
+  assert.deepEqual(stream, ['c2cb293867728600', 'af6a756b5db93fe7', 'eb15ec980e845e9d', '9583161fb4c6d470', '336730453638d43f', '7b2dc18b29ff8a16'])
+})
