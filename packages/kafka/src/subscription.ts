@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { backoffDelay, toTopoflowError, type TopoflowError, type BusMessage, type Logger, type Subscription } from '@topoflow/core'
+import { backoffDelay, retry, toTopoflowError, type TopoflowError, type BusMessage, type Logger, type Subscription } from '@topoflow/core'
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs'
 import { deadLetterFor, headersToStrings, type DeadLetter, type RawMessage } from './dead-letter.ts'
 import { isKafkaJSError, toKafkaError } from './errors.ts'
@@ -132,8 +132,7 @@ export class KafkaSubscription<T> implements Subscription {
       this.#logger.error({ err: e.payload.error, restart: e.payload.restart }, 'Consumer crashed')
     })
     try {
-      this.#behind = behindAtStart(await this.#deps.startPositions(), this.#deps.fromBeginning)
-      this.#checkCaughtUp()
+      await this.#learnStartPositions()
       await consumer.connect()
       await consumer.subscribe({ topics: this.#deps.topics.map(this.#deps.physicalTopic), fromBeginning: this.#deps.fromBeginning })
       await consumer.run({
@@ -325,6 +324,22 @@ export class KafkaSubscription<T> implements Subscription {
     } catch {
       return false
     }
+  }
+
+  /**
+   * Where the topics end now, for `caughtUp`. Right after topics are made their leaders may not be
+   * elected yet: retried for a while; failing that, the subscription goes on and `caughtUp` resolves
+   * at once (readiness is then not vouched for, which the log says), rather than not consuming at all.
+   */
+  async #learnStartPositions (): Promise<void> {
+    try {
+      const positions = await retry(async () => await this.#deps.startPositions(), { retries: 8, minDelayMs: this.#deps.tuning.retryMinDelayMs, maxDelayMs: Math.min(3000, this.#deps.tuning.retryMaxDelayMs), signal: this.#abort.signal })
+      this.#behind = behindAtStart(positions, this.#deps.fromBeginning)
+    } catch (err) {
+      this.#logger.warn({ err }, 'Could not learn where the topics end; caughtUp resolves now')
+      this.#behind = new Map()
+    }
+    this.#checkCaughtUp()
   }
 
   #handled (topic: string, partition: number, offset: bigint): void {

@@ -49,7 +49,7 @@ function decode (_topic: string, bytes: Buffer): { n: number } {
   }
 }
 
-function subscribe (handler: (batch: Array<BusMessage<{ n: number }>>) => Promise<void>, tuning: Partial<ConsumerTuning> = {}, positions: StartPosition[] = []): { sub: KafkaSubscription<{ n: number }>, fake: ReturnType<typeof fakeConsumer>, letters: DeadLetter[], metrics: ReturnType<typeof memoryKafkaMetrics> } {
+function subscribe (handler: (batch: Array<BusMessage<{ n: number }>>) => Promise<void>, tuning: Partial<ConsumerTuning> = {}, positions: StartPosition[] | (() => Promise<StartPosition[]>) = []): { sub: KafkaSubscription<{ n: number }>, fake: ReturnType<typeof fakeConsumer>, letters: DeadLetter[], metrics: ReturnType<typeof memoryKafkaMetrics> } {
   const fake = fakeConsumer()
   const letters: DeadLetter[] = []
   const metrics = memoryKafkaMetrics()
@@ -67,7 +67,7 @@ function subscribe (handler: (batch: Array<BusMessage<{ n: number }>>) => Promis
     logger: silentLogger(),
     metrics,
     now: () => 123,
-    startPositions: async () => positions
+    startPositions: typeof positions === 'function' ? positions : async () => positions
   })
   return { sub, fake, letters, metrics }
 }
@@ -218,4 +218,26 @@ test('the lag left after each handled chunk is reported per group, topic and par
   // Offsets 0-2 handed over, 10 written so far (the high watermark is the next offset).
   await fake.deliver(1, [message(0, '{"n":1}'), message(1, '{"n":2}'), message(2, '{"n":3}')], '10')
   assert.equal(metrics.lags.get('g/t/1'), 7)
+})
+
+test('start positions that cannot be read (no partition leader yet) are retried, and in the end do not stop the subscription', async () => {
+  let calls = 0
+  const notLeader = async (): Promise<StartPosition[]> => {
+    calls++
+    if (calls < 3) throw new TopoflowError('TOPOFLOW_ERR_KAFKA', 'NOT_LEADER_FOR_PARTITION', { retriable: true })
+    return [{ topic: 'pfx.t', partition: 0, low: 0n, high: 1n, committed: -1n }]
+  }
+  const late = subscribe(async () => {}, {}, notLeader)
+  await late.sub.start()
+  assert.equal(calls, 3)
+  await late.fake.deliver(0, [message(0, '{"n":1}')])
+  await late.sub.caughtUp
+  const never = subscribe(async () => {}, {}, async () => { throw new TopoflowError('TOPOFLOW_ERR_KAFKA', 'broker gone', { retriable: true }) })
+  await never.sub.start()
+  await never.sub.caughtUp
+  const seen: number[] = []
+  const after = subscribe(async (b) => { seen.push(...b.map((m) => m.value!.n)) }, {}, async () => { throw new TopoflowError('TOPOFLOW_ERR_KAFKA', 'broker gone', { retriable: true }) })
+  await after.sub.start()
+  await after.fake.deliver(0, [message(5, '{"n":9}')])
+  assert.deepEqual(seen, [9], 'messages still flow')
 })
