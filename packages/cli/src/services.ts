@@ -3,7 +3,8 @@ import { OpenSearchFlowSource, OpenSearchGraphSource, runApiService } from '@top
 import { buildCaptureAgent } from '@topoflow/capture'
 import { buildEnricher, K8sProbe, OpenSearchFlowIndexer } from '@topoflow/enricher'
 import { buildGraphBuilder, OpenSearchHistorySink } from '@topoflow/graph-builder'
-import { ensureTemplates, indexNames } from '@topoflow/opensearch'
+import type { Component, TopoflowConfig } from '@topoflow/core'
+import { ensureTemplates, indexNames, startRetentionSweeps, type IsmOutcome, type RetentionDays, type RetentionSweeper } from '@topoflow/opensearch'
 import type { CliIO } from './cli.ts'
 import { runService, type ServiceContext } from './runtime.ts'
 
@@ -22,13 +23,29 @@ export async function runCapture (argv: string[], io: CliIO): Promise<number> {
   })
 }
 
+function retentionDays (config: TopoflowConfig): RetentionDays {
+  const { retention_days: days, archive_retention_days: archiveDays } = config.opensearch
+  return { flows: days, flowMetrics: days, topologyArchive: archiveDays }
+}
+
 /** The OpenSearch client and templates when `opensearch.url` is set; null otherwise. */
-async function openSearch (ctx: ServiceContext): Promise<Client | null> {
+async function openSearch (ctx: ServiceContext): Promise<{ client: Client, ism: IsmOutcome } | null> {
   if (ctx.config.opensearch.url === '') return null
   const client = new Client({ node: ctx.config.opensearch.url })
-  const { retention_days: days, archive_retention_days: archiveDays, replicas } = ctx.config.opensearch
-  await ensureTemplates(client, { logger: ctx.logger, replicas, retentionDays: { flows: days, flowMetrics: days, topologyArchive: archiveDays } })
-  return client
+  const { ism } = await ensureTemplates(client, { logger: ctx.logger, prefix: ctx.config.opensearch.index_prefix, replicas: ctx.config.opensearch.replicas, retentionDays: retentionDays(ctx.config) })
+  return { client, ism }
+}
+
+/** Without ISM on the cluster, the graph-builder (one per deployment) deletes expired indices itself, hourly. */
+function retentionFallback (ctx: ServiceContext, os: { client: Client, ism: IsmOutcome }): Component[] {
+  if (os.ism.status !== 'unavailable') return []
+  let sweeper: RetentionSweeper | undefined
+  return [{
+    start: async () => {
+      sweeper = startRetentionSweeps(os.client, { prefix: ctx.config.opensearch.index_prefix, retentionDays: retentionDays(ctx.config), everyMs: 3_600_000, logger: ctx.logger })
+    },
+    close: async () => { sweeper?.close() }
+  }]
 }
 
 /** `topoflow graph-builder`: the materialized graph, its history in OpenSearch and the changes topic. */
@@ -40,12 +57,12 @@ export async function runGraphBuilder (argv: string[], io: CliIO): Promise<numbe
     requiresKafka: true,
     opsListen: (config) => config.graph_builder.listen,
     build: async (ctx) => {
-      const client = await openSearch(ctx)
-      if (client === null) ctx.logger.warn('opensearch.url is empty: the topology history is not written')
-      const names = indexNames()
-      const history = client === null ? undefined : new OpenSearchHistorySink({ client: client as never, liveIndex: names.topologyLive, archiveIndex: names.topologyArchive })
+      const os = await openSearch(ctx)
+      if (os === null) ctx.logger.warn('opensearch.url is empty: the topology history is not written')
+      const names = indexNames(ctx.config.opensearch.index_prefix)
+      const history = os === null ? undefined : new OpenSearchHistorySink({ client: os.client as never, liveIndex: names.topologyLive, archiveIndex: names.topologyArchive })
       const app = buildGraphBuilder({ config: ctx.config, bus: ctx.bus, history, logger: ctx.logger, registry: ctx.registry })
-      return { components: [app], ready: app.ready }
+      return { components: [app, ...(os === null ? [] : retentionFallback(ctx, os))], ready: app.ready }
     }
   })
 }
@@ -59,9 +76,9 @@ export async function runEnricher (argv: string[], io: CliIO): Promise<number> {
     requiresKafka: true,
     opsListen: (config) => config.enricher.listen,
     build: async (ctx) => {
-      const client = await openSearch(ctx)
+      const client = (await openSearch(ctx))?.client ?? null
       if (client === null) ctx.logger.warn('opensearch.url is empty: flows are published enriched but not indexed')
-      const indexer = client === null ? undefined : new OpenSearchFlowIndexer({ client, bus: ctx.bus, maxDocs: ctx.config.opensearch.bulk_max_docs, flushMs: ctx.config.opensearch.bulk_flush_ms })
+      const indexer = client === null ? undefined : new OpenSearchFlowIndexer({ client, bus: ctx.bus, indexPrefix: ctx.config.opensearch.index_prefix, maxDocs: ctx.config.opensearch.bulk_max_docs, flushMs: ctx.config.opensearch.bulk_flush_ms })
       const enricher = buildEnricher({ config: ctx.config, bus: ctx.bus, logger: ctx.logger, registry: ctx.registry, ...(indexer === undefined ? {} : { indexer }) })
       return { components: [...(indexer === undefined ? [] : [indexer]), enricher], ready: enricher.ready }
     }
@@ -102,11 +119,11 @@ export async function runApi (argv: string[], io: CliIO): Promise<number> {
     opsListen: () => null,
     build: async (ctx) => {
       // History (At/Context) and flows come from OpenSearch, where the graph-builder and enricher write them.
-      const client = await openSearch(ctx)
+      const client = (await openSearch(ctx))?.client ?? null
       if (client === null) ctx.logger.warn('opensearch.url is empty: no history beyond the live graph, and no flows')
       const stores = client === null
         ? {}
-        : { history: new OpenSearchGraphSource({ client, logger: ctx.logger }), flows: new OpenSearchFlowSource({ client, liveWindowMs: ctx.config.flow.expire * 1000, logger: ctx.logger }) }
+        : { history: new OpenSearchGraphSource({ client, prefix: ctx.config.opensearch.index_prefix, logger: ctx.logger }), flows: new OpenSearchFlowSource({ client, prefix: ctx.config.opensearch.index_prefix, liveWindowMs: ctx.config.flow.expire * 1000, logger: ctx.logger }) }
       let api: Awaited<ReturnType<typeof runApiService>> | undefined
       return {
         components: [{

@@ -19,6 +19,8 @@ export const configSchema = obj({
   }),
   opensearch: obj({
     url: { type: 'string', default: '' },
+    /** index names start with it (`<prefix>-flows-YYYY.MM.DD`...): several deployments can share a cluster */
+    index_prefix: { type: 'string', default: 'topoflow', pattern: '^[a-z0-9][a-z0-9._-]*$' },
     /** days kept of flows and flow metrics (the topology archive keeps archive_retention_days) */
     retention_days: int(7, 1),
     archive_retention_days: int(90, 1),

@@ -14,7 +14,7 @@ export interface TopoflowConfig {
   host_id: string
   logging: { level: string }
   kafka: { brokers: string[], client_id: string }
-  opensearch: { url: string, retention_days: number, archive_retention_days: number, replicas: number, bulk_max_docs: number, bulk_flush_ms: number }
+  opensearch: { url: string, index_prefix: string, retention_days: number, archive_retention_days: number, replicas: number, bulk_max_docs: number, bulk_flush_ms: number }
   analyzer: {
     listen: string
     /** HTTPS for the API when both files are set */

@@ -177,3 +177,38 @@ export function periodEnd (index: string): number | null {
     ? Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1)
     : Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1)
 }
+
+export interface RetentionSweeper {
+  /** Sweeps done so far, and indices they deleted. */
+  readonly stats: { sweeps: number, deleted: number, failures: number }
+  close(): void
+}
+
+/**
+ * `deleteExpiredIndices` now and every `everyMs`, for clusters without ISM. A failed sweep is logged
+ * and counted; the next one tries again.
+ */
+export function startRetentionSweeps (client: Client, opts: { prefix?: string, retentionDays?: Partial<RetentionDays>, everyMs: number, logger: Logger, now?: () => number }): RetentionSweeper {
+  const stats = { sweeps: 0, deleted: 0, failures: 0 }
+  let running: Promise<void> | undefined
+  const sweep = (): void => {
+    if (running !== undefined) return
+    running = (async () => {
+      try {
+        const deleted = await deleteExpiredIndices(client, { prefix: opts.prefix, retentionDays: opts.retentionDays, now: (opts.now ?? Date.now)() })
+        stats.deleted += deleted.length
+        if (deleted.length > 0) opts.logger.info({ deleted }, 'Expired indices deleted')
+      } catch (err) {
+        stats.failures++
+        opts.logger.warn({ err }, 'Retention sweep failed; the next one will try again')
+      } finally {
+        stats.sweeps++
+        running = undefined
+      }
+    })()
+  }
+  sweep()
+  const timer = setInterval(sweep, opts.everyMs)
+  timer.unref()
+  return { stats, close: () => { clearInterval(timer) } }
+}
