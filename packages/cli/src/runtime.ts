@@ -117,5 +117,13 @@ export async function runService (opts: {
   const signal = await shutdown
   logger.info({ signal }, 'Shutting down')
   await closeAll(started, { logger, deadlineMs: 15_000 })
+  // Whatever a client library left behind (a reconnect timer, a child that ignores us) must not keep a
+  // stopped service alive for good: it gets a moment to end by itself, then the process exits.
+  setTimeout(() => {
+    logger.warn('Still running after shutdown; exiting')
+    process.exit(0)
+  }, exitGraceMs).unref()
   return 0
 }
+
+const exitGraceMs = 3000

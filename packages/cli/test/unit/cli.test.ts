@@ -32,3 +32,19 @@ test('a command whose issue has not landed says so and exits non-zero', async ()
     assert.match(t.err(), new RegExp(`not available yet; it arrives with issue #${c.pendingIssue ?? ''}`))
   }
 })
+
+test('a service that leaves a handle behind on shutdown still exits, a few seconds after SIGTERM', { timeout: 30_000 }, async () => {
+  const { spawn } = await import('node:child_process')
+  const { fileURLToPath } = await import('node:url')
+  const script = fileURLToPath(new URL('../fixtures/lingering-service.ts', import.meta.url))
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'pipe'] })
+  // Services log JSON on stdout.
+  let stdout = ''
+  await new Promise<void>((resolve) => child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); if (stdout.includes('started')) resolve() }))
+  const t0 = Date.now()
+  child.kill('SIGTERM')
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  assert.equal(code, 0)
+  assert.ok(Date.now() - t0 < 10_000, `exited after ${Date.now() - t0} ms`)
+  assert.match(stdout, /Still running after shutdown; exiting/)
+})
