@@ -2,7 +2,7 @@ import { availableParallelism, hostname as osHostname, release as osRelease } fr
 import { TopoflowError, type Logger } from '@topoflow/core'
 import { diffSnapshot, emptyGraph, hostSyncEvent, type EventContext } from './diff.ts'
 import { errorCode, nodeFsReader, type FsReader } from './fs-reader.ts'
-import { buildSnapshot, type NamespaceState } from './graph.ts'
+import { buildSnapshot, SnapshotCache, type NamespaceState } from './graph.ts'
 import { readHostFacts, hostMetadata } from './host.ts'
 import { interfaceNodeId } from './ids.ts'
 import { IpSessionPool } from './ip-session.ts'
@@ -10,7 +10,7 @@ import { linkCounters } from './interfaces.ts'
 import { defaultNameMaps, parseIdNameFile, type NameMaps } from './ip-json.ts'
 import { firstMetric, refreshMetric, type MetricState } from './metrics.ts'
 import { readNamespace } from './namespace-reader.ts'
-import { defaultNetnsDirs, discoverNamespaces } from './netns.ts'
+import { defaultNetnsDirs, discoverNamespaces, ProcessNamespaces, ProcessScanGate } from './netns.ts'
 import { execRunner, type CommandRunner } from './runner.ts'
 import { SocketWatcher } from './socket-watch.ts'
 import type { Metadata, NamespaceInfo, PublishedGraph, SocketInfo, SocketsEvent, TopologyEvent } from './types.ts'
@@ -32,11 +32,17 @@ export interface TopologyIntervals {
   sockets: number
   /** Longest time between two socket scans that read every table, whatever the counters say. */
   socketsFullScan: number
-  /** Scan of /proc for anonymous namespaces (named ones are watched). */
+  /**
+   * Scan of /proc for anonymous namespaces (named ones are watched), skipped while no process started
+   * or ended since the last one; the resync scans anyway.
+   */
   namespaceScan: number
   /** Delay before restarting an `ip monitor` that exited, or retrying a failed publish. */
   retry: number
 }
+
+/** Namespaces re-read per pass after their monitors started (see `recheck`). */
+const recheckBatch = 32
 
 export const defaultIntervals: TopologyIntervals = {
   debounce: 100,
@@ -115,6 +121,9 @@ export class TopologyAgent {
   /** Namespace reads through one long-lived `ip` per namespace; undefined when a runner was given or nothing is watched. */
   private readonly sessions: IpSessionPool | undefined
   private readonly socketWatcher: SocketWatcher
+  private readonly scanGate: ProcessScanGate
+  /** The namespaces of the host's processes, looked up again only for new processes but at resyncs. */
+  private readonly processes: ProcessNamespaces
 
   private started = false
   private closed = false
@@ -124,16 +133,21 @@ export class TopologyAgent {
   private readonly discovered = new Map<string, NamespaceInfo>()
   private readonly states = new Map<string, NamespaceState>()
   private readonly metrics = new Map<string, MetricState>()
+  /** Namespace key → the state its interfaces' metrics were last taken from, whether refreshed from it, and their IDs. */
+  private readonly metricSources = new Map<string, { state: NamespaceState, refreshed: boolean, ids: Set<string> }>()
   private published: PublishedGraph = emptyGraph()
+  private readonly snapshotCache = new SnapshotCache()
   private needHostSync = true
   /** Something read since the last diff may differ from what was published: building the graph is worth it. */
   private stale = true
 
   private readonly dirty = new Set<string>()
+  /** Namespaces to read again because their monitor just started: a batch per pass, so that a notified change need not wait for them all. */
+  private readonly recheck = new Set<string>()
   private discoverPending = true
   /** Re-read on the next cycle: every namespace, or (periodic resync) those whose watch cannot vouch for them. */
   private resyncPending: 'none' | 'periodic' | 'all' = 'all'
-  /** Namespace key → when it was last read, and its interface counters (/proc/<pid>/net/dev) at the last periodic resync. */
+  /** Namespace key → when it was last read, and its interface counters (/proc/<pid>/net/dev) just before. */
   private readonly lastRead = new Map<string, number>()
   private readonly lastCounters = new Map<string, string>()
   private cycleTimer: NodeJS.Timeout | undefined
@@ -181,6 +195,8 @@ export class TopologyAgent {
     this.sessions = opts.runner === undefined && opts.watchChanges !== false
       ? new IpSessionPool({ onSpawn: pid => this.childPids.add(pid), onExit: pid => this.childPids.delete(pid) })
       : undefined
+    this.scanGate = new ProcessScanGate(this.fs, opts.procDir)
+    this.processes = new ProcessNamespaces(this.fs, opts.procDir)
     this.socketWatcher = new SocketWatcher(this.fs, {
       ...(opts.procDir === undefined ? {} : { procDir: opts.procDir }),
       excludePids: this.childPids,
@@ -281,16 +297,19 @@ export class TopologyAgent {
       this.discoverPending = true
       this.schedule(0)
     }, i.resync))
-    this.timers.push(setInterval(() => {
-      this.discoverPending = true
-      this.schedule(0)
-    }, i.namespaceScan))
+    this.timers.push(setInterval(() => { void this.namespaceTick() }, i.namespaceScan))
     this.timers.push(setInterval(() => { void this.scanSocketsOnce(true) }, i.sockets))
     for (const t of this.timers) t.unref()
     this.dirWatch = watchNetnsDirs(this.opts.netnsDirs ?? defaultNetnsDirs, () => {
       this.discoverPending = true
       this.schedule(i.debounce)
     }, this.logger)
+  }
+
+  private async namespaceTick (): Promise<void> {
+    if (this.closed || !await this.scanGate.worthScanning()) return
+    this.discoverPending = true
+    this.schedule(0)
   }
 
   /** Marks a namespace for re-reading after the debounce delay. */
@@ -340,13 +359,15 @@ export class TopologyAgent {
     const full = resync !== 'none'
     if (this.discoverPending) {
       this.discoverPending = false
-      await this.discover()
+      await this.discover(full)
       if (this.watching) this.watchOwn()
     }
     const t1 = Date.now()
+    const rechecks = resync === 'all' ? [...this.recheck] : [...this.recheck].slice(0, recheckBatch)
+    for (const key of rechecks) this.recheck.delete(key)
     const keys = resync === 'all'
       ? [...this.discovered.keys()]
-      : [...new Set([...this.dirty, ...(resync === 'periodic' ? await this.unvouchedNamespaces() : [])])].filter(k => this.discovered.has(k))
+      : [...new Set([...this.dirty, ...(resync === 'periodic' ? await this.unvouchedNamespaces() : []), ...rechecks])].filter(k => this.discovered.has(k))
     this.dirty.clear()
     await this.readNamespaces(keys)
     this.updateMetrics(full)
@@ -357,21 +378,27 @@ export class TopologyAgent {
     }
     const published = await this.publishChanges()
     this.ensureMonitors()
+    if (this.recheck.size > 0) this.rerun = true
     this.logger.debug({ resync, read: keys.length, published, discoverMs: t1 - t0, readMs: t2 - t1, totalMs: Date.now() - t0 }, 'Topology refreshed')
   }
 
-  private async discover (): Promise<void> {
+  /** `full`: every process looked at again, not only new ones. */
+  private async discover (full: boolean): Promise<void> {
+    await this.scanGate.scanning()
     const result = await discoverNamespaces(this.fs, {
       netnsDirs: this.opts.netnsDirs ?? defaultNetnsDirs,
       ...(this.opts.procDir === undefined ? {} : { procDir: this.opts.procDir }),
-      excludePids: this.childPids
+      excludePids: this.childPids,
+      processes: this.processes,
+      full
     })
     this.counters.skippedProcEntries += result.skipped
     const seen = new Set<string>()
     for (const ns of result.namespaces) {
       seen.add(ns.key)
       const old = this.discovered.get(ns.key)
-      this.discovered.set(ns.key, ns)
+      // An unchanged namespace keeps its object: long-lived garbage is what costs the collector.
+      if (old === undefined || !sameNamespace(old, ns)) this.discovered.set(ns.key, ns)
       if (old === undefined) {
         this.dirty.add(ns.key)
       } else if (old.path !== ns.path || old.name !== ns.name) {
@@ -387,6 +414,7 @@ export class TopologyAgent {
 
   private forget (key: string): void {
     this.discovered.delete(key)
+    this.recheck.delete(key)
     this.states.delete(key)
     this.lastRead.delete(key)
     this.lastCounters.delete(key)
@@ -410,10 +438,16 @@ export class TopologyAgent {
         try {
           const previous = this.states.get(key)
           const readAt = this.now()
+          // Taken before the read: equal later, nothing the read saw has moved since.
+          const counters = await this.interfaceCounters(key, ns)
           const state = await readNamespace(runner, this.fs, ns, { ...readOpts, ...(previous === undefined ? {} : { previous }) })
-          this.states.set(key, state)
           this.lastRead.set(key, readAt)
-          if (previous === undefined || !sameState(previous, state)) this.stale = true
+          if (counters === undefined) this.lastCounters.delete(key)
+          else this.lastCounters.set(key, counters)
+          // Keeping the same object lets the graph build reuse what it made from it last time.
+          if (previous !== undefined && sameState(previous, state)) return
+          this.states.set(key, state)
+          this.stale = true
           return
         } catch (err) {
           if (attempt === 0 && await this.stillThere(ns)) continue
@@ -436,32 +470,36 @@ export class TopologyAgent {
   /**
    * The namespaces a periodic resync must re-read. One whose change notifications have been flowing
    * since before its last read, read less than `watchedResync` ago, and whose interface counters
-   * (/proc/<pid>/net/dev, which sums every counter the metrics keep) did not move since the last
-   * resync would read back what the agent already holds, metrics included: it is skipped.
+   * (/proc/<pid>/net/dev, which sums every counter the metrics keep) did not move since just before
+   * that read would read back what the agent already holds, metrics included: it is skipped.
    */
   private async unvouchedNamespaces (): Promise<string[]> {
     const now = this.now()
-    const procDir = this.opts.procDir ?? '/proc'
     const keys: string[] = []
     for (const [key, ns] of this.discovered) {
       const readAt = this.lastRead.get(key)
-      const pid = this.watchedBy(key, ns, readAt)
-      let counters: string | undefined
-      if (pid !== undefined) {
-        try {
-          counters = await this.fs.readFile(`${procDir}/${pid}/net/dev`)
-        } catch {
-          // the watch just ended: read the namespace
-        }
-      }
       const before = this.lastCounters.get(key)
-      if (counters === undefined) this.lastCounters.delete(key)
-      else this.lastCounters.set(key, counters)
-      const vouched = counters !== undefined && counters === before && readAt !== undefined &&
-        now - readAt < this.intervals.watchedResync && this.states.has(key)
+      const pid = this.watchedBy(key, ns, readAt)
+      const vouched = pid !== undefined && before !== undefined && readAt !== undefined &&
+        now - readAt < this.intervals.watchedResync && this.states.has(key) &&
+        await this.readNetDev(pid) === before
       if (!vouched) keys.push(key)
     }
     return keys
+  }
+
+  /** /proc/<pid>/net/dev through a process inside the namespace (a session's `ip`, its monitor), if any. */
+  private async interfaceCounters (key: string, ns: NamespaceInfo): Promise<string | undefined> {
+    const pid = ns.root ? 'self' : this.sessions?.pidOf(key) ?? this.monitors.get(key)?.pid
+    return pid === undefined ? undefined : await this.readNetDev(pid)
+  }
+
+  private async readNetDev (pid: number | 'self'): Promise<string | undefined> {
+    try {
+      return await this.fs.readFile(`${this.opts.procDir ?? '/proc'}/${pid}/net/dev`)
+    } catch {
+      return undefined // the process just ended: read the namespace
+    }
   }
 
   /** A process inside the namespace whose watch has run since before `readAt`: `self` for the agent's own. */
@@ -482,16 +520,22 @@ export class TopologyAgent {
     }
   }
 
+  /**
+   * Counters enter the metrics when an interface first shows up, and at each refresh (the periodic
+   * resync). A namespace whose state object is the one they were last taken from holds the same
+   * counters: only those not yet refreshed from it need a look.
+   */
   private updateMetrics (refresh: boolean): void {
     const now = this.now()
-    const before = this.metrics.size
-    const alive = new Set<string>()
-    for (const state of this.states.values()) {
+    for (const [key, state] of this.states) {
+      const source = this.metricSources.get(key)
+      if (source !== undefined && source.state === state && (source.refreshed || !refresh)) continue
+      const ids = new Set<string>()
       for (const link of state.dump.links) {
         const counters = linkCounters(link)
         if (counters === undefined) continue
         const id = interfaceNodeId(this.hostId, state.ns.inode, link.ifIndex)
-        alive.add(id)
+        ids.add(id)
         const prev = this.metrics.get(id)
         if (prev === undefined) {
           this.metrics.set(id, firstMetric(counters, now))
@@ -504,9 +548,21 @@ export class TopologyAgent {
           }
         }
       }
+      if (source !== undefined) this.dropMetrics(source.ids, ids)
+      this.metricSources.set(key, { state, refreshed: refresh, ids })
     }
-    for (const id of [...this.metrics.keys()]) if (!alive.has(id)) this.metrics.delete(id)
-    if (this.metrics.size !== before) this.stale = true
+    for (const [key, source] of this.metricSources) {
+      if (this.states.has(key)) continue
+      this.dropMetrics(source.ids, new Set())
+      this.metricSources.delete(key)
+    }
+  }
+
+  private dropMetrics (ids: Iterable<string>, keep: ReadonlySet<string>): void {
+    for (const id of ids) {
+      if (keep.has(id) || !this.metrics.delete(id)) continue
+      this.stale = true
+    }
   }
 
   /** Diffs and publishes; returns the number of events sent. */
@@ -521,7 +577,7 @@ export class TopologyAgent {
       metrics: this.metrics,
       ...(this.sockets === undefined ? {} : { sockets: this.sockets })
     }
-    const { snapshot, unresolvedLinks } = buildSnapshot(input)
+    const { snapshot, unresolvedLinks } = buildSnapshot(input, this.snapshotCache)
     this.counters.unresolvedLinks = unresolvedLinks
     const ctx: EventContext = { host: this.hostId, origin: this.origin, now: this.now() }
     const { graph, events } = diffSnapshot(this.published, snapshot, ctx)
@@ -552,10 +608,13 @@ export class TopologyAgent {
     if (this.socketScan !== undefined || this.closed) return
     this.socketScan = (async () => {
       try {
+        const t0 = Date.now()
         const result = await this.socketWatcher.scan()
+        this.logger.debug({ full: result.full, reused: result.reused, walked: result.walked, namespaces: result.namespaces, sockets: result.sockets.length, ms: Date.now() - t0 }, 'Sockets scanned')
         this.counters.skippedProcEntries += result.skippedProcesses
         const changed = this.sockets === undefined || !deepEqual(this.sockets, result.sockets)
-        this.sockets = result.sockets
+        // An equal table keeps its old array, so that the host node is not rebuilt for it.
+        if (changed) this.sockets = result.sockets
         if (changed) this.stale = true
         if (changed && publishHostNode) this.schedule(0)
         if (this.publishSocketsEvent !== undefined && !this.closed) {
@@ -587,9 +646,12 @@ export class TopologyAgent {
    */
   private ensureMonitors (): void {
     if (this.closed || !this.watching || this.monitorTask !== undefined) return
+    if (this.monitors.size + (this.ownWatch === undefined ? 0 : 1) >= this.discovered.size) return
     this.monitorTask = (async () => {
       let started = 0
-      for (const [key, ns] of [...this.discovered]) {
+      // Newest first (nsfs inodes grow): a namespace just made is the one being set up right now.
+      const newestFirst = [...this.discovered].sort(([, a], [, b]) => Number(b.root) - Number(a.root) || b.inode - a.inode)
+      for (const [key, ns] of newestFirst) {
         if (this.closed) break
         if (!this.discovered.has(key) || this.monitors.has(key) || (ns.root && this.ownWatch !== undefined)) continue
         const last = this.monitorSpawnedAt.get(key)
@@ -609,7 +671,7 @@ export class TopologyAgent {
         })
         if (monitor.pid !== undefined) this.childPids.add(monitor.pid)
         this.monitors.set(key, monitor)
-        this.dirty.add(key)
+        this.recheck.add(key)
         started++
         await new Promise(resolve => setImmediate(resolve))
       }

@@ -24,13 +24,17 @@ export function diffSnapshot (prev: PublishedGraph, next: Snapshot, ctx: EventCo
   const edgeDeletes: TopologyEvent[] = []
   const nodeDeletes: TopologyEvent[] = []
   const base = { Host: ctx.host, Origin: ctx.origin, Time: ctx.now }
+  let addedNodes = 0
+  let addedEdges = 0
 
   for (const [id, n] of next.nodes) {
     const old = prev.nodes.get(id)
-    if (old !== undefined && deepEqual(old.Metadata, n.Metadata)) {
+    // The same metadata object (a snapshot built with a cache) needs no comparing.
+    if (old !== undefined && (old.Metadata === n.Metadata || deepEqual(old.Metadata, n.Metadata))) {
       graph.nodes.set(id, old)
       continue
     }
+    if (old === undefined) addedNodes++
     const node: GraphNode = old === undefined
       ? { ID: id, Metadata: n.Metadata, Host: ctx.host, Origin: ctx.origin, CreatedAt: ctx.now, UpdatedAt: ctx.now, Revision: 1 }
       : { ...old, Metadata: n.Metadata, UpdatedAt: ctx.now, Revision: old.Revision + 1 }
@@ -40,10 +44,11 @@ export function diffSnapshot (prev: PublishedGraph, next: Snapshot, ctx: EventCo
 
   for (const [id, e] of next.edges) {
     const old = prev.edges.get(id)
-    if (old !== undefined && old.Parent === e.Parent && old.Child === e.Child && deepEqual(old.Metadata, e.Metadata)) {
+    if (old !== undefined && old.Parent === e.Parent && old.Child === e.Child && (old.Metadata === e.Metadata || deepEqual(old.Metadata, e.Metadata))) {
       graph.edges.set(id, old)
       continue
     }
+    if (old === undefined) addedEdges++
     const edge: GraphEdge = old === undefined
       ? { ID: id, Parent: e.Parent, Child: e.Child, Metadata: e.Metadata, Host: ctx.host, Origin: ctx.origin, CreatedAt: ctx.now, UpdatedAt: ctx.now, Revision: 1 }
       : { ...old, Parent: e.Parent, Child: e.Child, Metadata: e.Metadata, UpdatedAt: ctx.now, Revision: old.Revision + 1 }
@@ -51,11 +56,16 @@ export function diffSnapshot (prev: PublishedGraph, next: Snapshot, ctx: EventCo
     edgeUpserts.push({ Kind: 'EdgeUpdated', ...base, Edge: edge })
   }
 
-  for (const [id, old] of prev.edges) {
-    if (!next.edges.has(id)) edgeDeletes.push({ Kind: 'EdgeDeleted', ...base, Edge: { ...old, DeletedAt: ctx.now } })
+  // Nothing new and as many as before: every element before is still there, nothing deleted.
+  if (graph.edges.size !== prev.edges.size || addedEdges > 0) {
+    for (const [id, old] of prev.edges) {
+      if (!next.edges.has(id)) edgeDeletes.push({ Kind: 'EdgeDeleted', ...base, Edge: { ...old, DeletedAt: ctx.now } })
+    }
   }
-  for (const [id, old] of prev.nodes) {
-    if (!next.nodes.has(id)) nodeDeletes.push({ Kind: 'NodeDeleted', ...base, Node: { ...old, DeletedAt: ctx.now } })
+  if (graph.nodes.size !== prev.nodes.size || addedNodes > 0) {
+    for (const [id, old] of prev.nodes) {
+      if (!next.nodes.has(id)) nodeDeletes.push({ Kind: 'NodeDeleted', ...base, Node: { ...old, DeletedAt: ctx.now } })
+    }
   }
 
   return { graph, events: [...nodeUpserts, ...edgeUpserts, ...edgeDeletes, ...nodeDeletes] }

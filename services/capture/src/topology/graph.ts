@@ -37,80 +37,206 @@ interface LinkRef {
   state: NamespaceState
   link: IpLink
   id: string
+  /** Interface metadata from the namespace alone: no TID, Metric or LinkNetNsName. */
+  base: Metadata
+}
+
+/** What one namespace state turns into on its own, kept while the agent holds the same state object. */
+interface NamespacePiece {
+  hostId: string
+  owner: { id: string, tid: string }
+  netns: SnapshotNode | undefined
+  /** Its links by ifindex. */
+  links: Array<Omit<LinkRef, 'state'>>
+  ownership: SnapshotEdge[]
+  /** Everything about it that links across namespaces depend on: equal for all, equal layer2 edges. */
+  layout: string
+}
+
+/** What resolving links across namespaces gave: layer2 edges, peer namespace names, failures. */
+interface Layout {
+  edges: Array<{ parent: string, child: string, relation: string, type?: string }>
+  /** Index in the build's list of links → LinkNetNsName. */
+  linkNetNsNames: Array<[number, string]>
+  unresolvedLinks: number
+}
+
+interface CachedInterface {
+  base: Metadata
+  metric: MetricState | undefined
+  linkNetNsName: string | undefined
+  node: SnapshotNode
+}
+
+/**
+ * Lets {@link buildSnapshot} hand back the very objects of the previous build for whatever did not
+ * change: namespaces whose state object is the one given last time, interfaces whose metrics and peer
+ * namespace are the same, edges between the same ends. The diff then sees identical metadata objects
+ * and skips comparing them, so an idle host with thousands of interfaces costs little to rebuild.
+ * Each build keeps only what it used.
+ */
+export class SnapshotCache {
+  readonly pieces = new WeakMap<NamespaceState, NamespacePiece>()
+  interfaces = new Map<string, CachedInterface>()
+  edges = new Map<string, SnapshotEdge>()
+  host: { hostId: string, hostMetadata: Metadata, sockets: SocketInfo[] | undefined, node: SnapshotNode } | undefined
+  layout: { key: string, layout: Layout } | undefined
 }
 
 export const ownership = 'ownership'
 export const layer2 = 'layer2'
 
+function namespacePiece (hostId: string, state: NamespaceState, hostOwner: { id: string, tid: string }): NamespacePiece {
+  const { ns } = state
+  let owner = hostOwner
+  let netns: SnapshotNode | undefined
+  const ownershipEdges: SnapshotEdge[] = []
+  const own = (parent: string, child: string): void => {
+    ownershipEdges.push({ ID: edgeId(parent, child, ownership), Parent: parent, Child: child, Metadata: { RelationType: ownership } })
+  }
+  if (!ns.root) {
+    owner = { id: netnsNodeId(hostId, ns.inode), tid: netnsTid(hostOwner.tid, ns.path) }
+    netns = { ID: owner.id, Metadata: { Name: ns.name, Type: 'netns', Path: ns.path, Inode: ns.inode, Device: ns.device, TID: owner.tid } }
+    own(hostOwner.id, owner.id)
+  }
+  const links: NamespacePiece['links'] = []
+  for (const link of [...state.dump.links].sort((a, b) => a.ifIndex - b.ifIndex)) {
+    const id = interfaceNodeId(hostId, ns.inode, link.ifIndex)
+    const facts: Parameters<typeof interfaceMetadata>[1] = {
+      nsLinks: state.dump.links,
+      routes: state.dump.routes,
+      neighbors: state.dump.neighbors
+    }
+    const busDriver = state.busDrivers.get(link.ifIndex)
+    const speed = state.speeds.get(link.ifIndex)
+    if (busDriver !== undefined) facts.busDriver = busDriver
+    if (speed !== undefined) facts.speed = speed
+    links.push({ link, id, base: interfaceMetadata(link, facts) })
+    own(owner.id, id)
+  }
+  const layout = [
+    ns.key, ns.name, ns.named ? 'named' : '', ns.root ? 'root' : '',
+    [...state.dump.nsids].map(([nsid, name]) => `${nsid}=${name}`).join(','),
+    ...links.map(({ link, base }) => [
+      link.ifIndex, link.kind ?? '', link.linkNetnsId ?? '', linkParentIndex(link, state.dump.links) ?? '', link.master === undefined ? '' : String(base.MasterIndex)
+    ].join(':'))
+  ].join('|')
+  return { hostId, owner, netns, links, ownership: ownershipEdges, layout }
+}
+
+/** An interface's metadata: what its namespace says, then its counters, TID and the namespace of its peer. */
+function interfaceNode (ref: LinkRef, owner: { tid: string }, metric: MetricState | undefined, linkNetNsName: string | undefined, cached: CachedInterface | undefined): CachedInterface {
+  if (cached !== undefined && cached.base === ref.base && cached.metric === metric && cached.linkNetNsName === linkNetNsName) return cached
+  const metadata: Metadata = { ...ref.base }
+  if (metric !== undefined) {
+    metadata.Metric = metric.Metric
+    if (metric.LastUpdateMetric !== undefined) metadata.LastUpdateMetric = metric.LastUpdateMetric
+  }
+  metadata.TID = childTid(owner.tid, ref.link.name, String(metadata.Type))
+  if (linkNetNsName !== undefined) metadata.LinkNetNsName = linkNetNsName
+  return { base: ref.base, metric, linkNetNsName, node: { ID: ref.id, Metadata: metadata } }
+}
+
 /**
  * Turns what was read from the host and its namespaces into nodes and edges, the way Skydive's
  * netns and netlink probes lay them out (reference §4.1): host → netns → interface ownership, and
- * layer2 edges for bridge membership, veth peers and stacked devices. Pure: same input, same output.
+ * layer2 edges for bridge membership, veth peers and stacked devices. Pure: same input, same output
+ * (with a cache, the same objects as last time wherever nothing changed).
  */
-export function buildSnapshot (input: BuildInput): BuildResult {
+export function buildSnapshot (input: BuildInput, cache?: SnapshotCache): BuildResult {
   const nodes = new Map<string, SnapshotNode>()
   const edges = new Map<string, SnapshotEdge>()
   const { hostId } = input
   const hostId_ = hostNodeId(hostId)
   const hTid = hostTid(hostId)
-  const hostMeta: Metadata = { ...input.hostMetadata, Name: hostId, Type: 'host', TID: hTid }
-  if (input.sockets !== undefined) hostMeta.Sockets = input.sockets
-  nodes.set(hostId_, { ID: hostId_, Metadata: hostMeta })
+  const hostOwner = { id: hostId_, tid: hTid }
+  const cachedHost = cache?.host
+  if (cachedHost !== undefined && cachedHost.hostId === hostId && cachedHost.hostMetadata === input.hostMetadata && cachedHost.sockets === input.sockets) {
+    nodes.set(hostId_, cachedHost.node)
+  } else {
+    const hostMeta: Metadata = { ...input.hostMetadata, Name: hostId, Type: 'host', TID: hTid }
+    if (input.sockets !== undefined) hostMeta.Sockets = input.sockets
+    const node = { ID: hostId_, Metadata: hostMeta }
+    nodes.set(hostId_, node)
+    if (cache !== undefined) cache.host = { hostId, hostMetadata: input.hostMetadata, sockets: input.sockets, node }
+  }
 
-  const addEdge = (parent: string, child: string, metadata: Metadata): void => {
-    const relation = String(metadata.RelationType)
+  const previousEdges = cache?.edges
+  const addEdge = (parent: string, child: string, relation: string, type?: string): void => {
     const id = edgeId(parent, child, relation)
-    if (!edges.has(id)) edges.set(id, { ID: id, Parent: parent, Child: child, Metadata: metadata })
+    if (edges.has(id)) return
+    const old = previousEdges?.get(id)
+    if (old !== undefined && old.Parent === parent && old.Child === child && old.Metadata.RelationType === relation && old.Metadata.Type === type) {
+      edges.set(id, old)
+      return
+    }
+    edges.set(id, { ID: id, Parent: parent, Child: child, Metadata: type === undefined ? { RelationType: relation } : { RelationType: relation, Type: type } })
   }
 
   const sorted = [...input.namespaces].sort((a, b) => Number(b.ns.root) - Number(a.ns.root) || a.ns.inode - b.ns.inode)
-  const ownerOf = new Map<string, { id: string, tid: string }>()
+  const pieces: NamespacePiece[] = []
   for (const state of sorted) {
-    const { ns } = state
-    if (ns.root) {
-      ownerOf.set(ns.key, { id: hostId_, tid: hTid })
-      continue
+    let piece = cache?.pieces.get(state)
+    if (piece === undefined || piece.hostId !== hostId) {
+      piece = namespacePiece(hostId, state, hostOwner)
+      cache?.pieces.set(state, piece)
     }
-    const id = netnsNodeId(hostId, ns.inode)
-    const tid = netnsTid(hTid, ns.path)
-    nodes.set(id, { ID: id, Metadata: { Name: ns.name, Type: 'netns', Path: ns.path, Inode: ns.inode, Device: ns.device, TID: tid } })
-    addEdge(hostId_, id, { RelationType: ownership })
-    ownerOf.set(ns.key, { id, tid })
+    pieces.push(piece)
+    if (piece.netns !== undefined) nodes.set(piece.netns.ID, piece.netns)
+    // The host → netns edge, before any interface's.
+    const first = piece.ownership[0]
+    if (piece.netns !== undefined && first !== undefined && !edges.has(first.ID)) edges.set(first.ID, first)
   }
 
   const refs: LinkRef[] = []
+  const owners: Array<{ tid: string }> = []
   const byNs = new Map<string, Map<number, LinkRef>>()
-  for (const state of sorted) {
-    const owner = ownerOf.get(state.ns.key)
-    if (owner === undefined) continue
+  for (let i = 0; i < sorted.length; i++) {
+    const state = sorted[i] as NamespaceState
+    const piece = pieces[i] as NamespacePiece
     const local = new Map<number, LinkRef>()
     byNs.set(state.ns.key, local)
-    for (const link of [...state.dump.links].sort((a, b) => a.ifIndex - b.ifIndex)) {
-      const id = interfaceNodeId(hostId, state.ns.inode, link.ifIndex)
-      const facts: Parameters<typeof interfaceMetadata>[1] = {
-        nsLinks: state.dump.links,
-        routes: state.dump.routes,
-        neighbors: state.dump.neighbors
-      }
-      const busDriver = state.busDrivers.get(link.ifIndex)
-      const speed = state.speeds.get(link.ifIndex)
-      if (busDriver !== undefined) facts.busDriver = busDriver
-      if (speed !== undefined) facts.speed = speed
-      const metadata = interfaceMetadata(link, facts)
-      const metric = input.metrics.get(id)
-      if (metric !== undefined) {
-        metadata.Metric = metric.Metric
-        if (metric.LastUpdateMetric !== undefined) metadata.LastUpdateMetric = metric.LastUpdateMetric
-      }
-      metadata.TID = childTid(owner.tid, link.name, String(metadata.Type))
-      nodes.set(id, { ID: id, Metadata: metadata })
-      addEdge(owner.id, id, { RelationType: ownership })
-      const ref = { state, link, id }
+    for (const { link, id, base } of piece.links) {
+      const ref = { state, link, id, base }
       refs.push(ref)
+      owners.push(piece.owner)
       local.set(link.ifIndex, ref)
     }
   }
 
+  // Links across namespaces only depend on the namespaces' layouts: the same as last time, the same result.
+  const layoutKey = `${hostId}\n${pieces.map(p => p.layout).join('\n')}`
+  let layout = cache?.layout?.key === layoutKey ? cache.layout.layout : undefined
+  if (layout === undefined) {
+    layout = crossLinks(sorted, refs, byNs)
+    if (cache !== undefined) cache.layout = { key: layoutKey, layout }
+  }
+  const linkNetNsNames = new Map(layout.linkNetNsNames)
+
+  const previousInterfaces = cache?.interfaces
+  const interfaces = new Map<string, CachedInterface>()
+  for (let i = 0; i < refs.length; i++) {
+    const ref = refs[i] as LinkRef
+    const entry = interfaceNode(ref, owners[i] as { tid: string }, input.metrics.get(ref.id), linkNetNsNames.get(i), previousInterfaces?.get(ref.id))
+    interfaces.set(ref.id, entry)
+    nodes.set(ref.id, entry.node)
+  }
+  for (const piece of pieces) for (const e of piece.ownership) if (!edges.has(e.ID)) edges.set(e.ID, e)
+  for (const e of layout.edges) addEdge(e.parent, e.child, e.relation, e.type)
+  const { unresolvedLinks } = layout
+
+  if (cache !== undefined) {
+    cache.interfaces = interfaces
+    cache.edges = edges
+  }
+  return { snapshot: { nodes, edges }, unresolvedLinks }
+}
+
+/**
+ * Layer2 edges between links, across namespaces where needed, and the names of the namespaces at
+ * their other ends: bridge membership, veth peers, and devices stacked on a lower one.
+ */
+function crossLinks (sorted: readonly NamespaceState[], refs: readonly LinkRef[], byNs: ReadonlyMap<string, ReadonlyMap<number, LinkRef>>): Layout {
   const namedNs = new Map<string, NamespaceState>()
   for (const s of sorted) if (s.ns.named) namedNs.set(s.ns.name, s)
 
@@ -118,6 +244,20 @@ export function buildSnapshot (input: BuildInput): BuildResult {
   const nsOfNsid = (from: NamespaceState, nsid: number): NamespaceState | undefined => {
     const name = from.dump.nsids.get(nsid)
     return name === undefined ? undefined : namedNs.get(name)
+  }
+
+  /** Links by ifindex over every namespace, made the first time an unnamed namespace needs a search. */
+  let byIfIndex: Map<number, LinkRef[]> | undefined
+  const withIfIndex = (index: number): LinkRef[] => {
+    if (byIfIndex === undefined) {
+      byIfIndex = new Map()
+      for (const r of refs) {
+        const list = byIfIndex.get(r.link.ifIndex)
+        if (list === undefined) byIfIndex.set(r.link.ifIndex, [r])
+        else list.push(r)
+      }
+    }
+    return byIfIndex.get(index) ?? []
   }
 
   let unresolvedLinks = 0
@@ -131,10 +271,8 @@ export function buildSnapshot (input: BuildInput): BuildResult {
     const target = nsOfNsid(state, link.linkNetnsId)
     if (target !== undefined) return byNs.get(target.ns.key)?.get(index)
     const candidates: LinkRef[] = []
-    for (const [key, local] of byNs) {
-      if (key === state.ns.key) continue
-      const c = local.get(index)
-      if (c === undefined) continue
+    for (const c of withIfIndex(index)) {
+      if (c.state.ns.key === state.ns.key) continue
       if (mutual) {
         if (c.link.linkNetnsId === undefined || linkParentIndex(c.link, c.state.dump.links) !== link.ifIndex) continue
         const back = nsOfNsid(c.state, c.link.linkNetnsId)
@@ -147,40 +285,42 @@ export function buildSnapshot (input: BuildInput): BuildResult {
     return undefined
   }
 
-  for (const ref of refs) {
+  const edges: Layout['edges'] = []
+  const linkNetNsNames: Layout['linkNetNsNames'] = []
+  /** Skydive's LinkNetNsName: the name of the namespace at the other end, when it is not this one or the host's. */
+  const setLinkNetNsName = (index: number, ref: LinkRef, other: LinkRef): void => {
+    if (other.state.ns.key === ref.state.ns.key || other.state.ns.root) return
+    linkNetNsNames.push([index, other.state.ns.name])
+  }
+
+  for (let index = 0; index < refs.length; index++) {
+    const ref = refs[index] as LinkRef
     const { link, state } = ref
-    const node = nodes.get(ref.id)
     const local = byNs.get(state.ns.key)
     if (link.master !== undefined && local !== undefined) {
-      const masterIndex = node?.Metadata.MasterIndex
+      const masterIndex = ref.base.MasterIndex
       const master = typeof masterIndex === 'number' ? local.get(masterIndex) : undefined
-      if (master !== undefined) addEdge(master.id, ref.id, { RelationType: layer2 })
+      if (master !== undefined) edges.push({ parent: master.id, child: ref.id, relation: layer2 })
     }
     const parentIndex = linkParentIndex(link, state.dump.links)
     if (parentIndex === undefined) continue
     if (linkType(link) === 'veth') {
       const peer = resolveOther(ref, parentIndex, true)
       if (peer === undefined) continue
-      setLinkNetNsName(node, peer, state)
+      setLinkNetNsName(index, ref, peer)
       // One edge per pair, parent = higher ifindex as in Skydive (node ID breaks ties across namespaces).
       const [parent, child] = peer.link.ifIndex > link.ifIndex || (peer.link.ifIndex === link.ifIndex && peer.id > ref.id)
         ? [peer, ref]
         : [ref, peer]
-      addEdge(parent.id, child.id, { RelationType: layer2, Type: 'veth' })
+      edges.push({ parent: parent.id, child: child.id, relation: layer2, type: 'veth' })
     } else if (link.kind !== undefined && stackedKinds.has(link.kind)) {
       const lower = link.kind === 'vxlan' && link.linkNetnsId === undefined
         ? local?.get(parentIndex)
         : resolveOther(ref, parentIndex, false)
       if (lower === undefined) continue
-      setLinkNetNsName(node, lower, state)
-      addEdge(lower.id, ref.id, { RelationType: layer2, Type: link.kind })
+      setLinkNetNsName(index, ref, lower)
+      edges.push({ parent: lower.id, child: ref.id, relation: layer2, type: link.kind })
     }
   }
-
-  return { snapshot: { nodes, edges }, unresolvedLinks }
-}
-
-function setLinkNetNsName (node: SnapshotNode | undefined, other: LinkRef, from: NamespaceState): void {
-  if (node === undefined || other.state.ns.key === from.ns.key || other.state.ns.root) return
-  node.Metadata.LinkNetNsName = other.state.ns.name
+  return { edges, linkNetNsNames, unresolvedLinks }
 }

@@ -38,6 +38,7 @@ export class IpSession {
   private pending: Pending | undefined
   private queue: Promise<unknown> = Promise.resolve()
   private exited = false
+  private answers = 0
 
   /** `file args…` must run `ip … -force -batch -`; `onExit` fires once, whatever ended the process. */
   constructor (file: string, args: readonly string[], onExit: (session: IpSession) => void) {
@@ -63,6 +64,11 @@ export class IpSession {
 
   get alive (): boolean {
     return !this.exited
+  }
+
+  /** Whether a request was answered: ip is running inside its namespace by then. */
+  get answered (): boolean {
+    return this.answers > 0
   }
 
   /** Runs the newline-separated commands of `input`; resolves with what they printed, in order. */
@@ -124,6 +130,7 @@ export class IpSession {
     }
     this.pending = undefined
     clearTimeout(p.timer)
+    this.answers++
     // As with a command's exit status: a warning alone is no failure.
     if (this.failures.length > 0) {
       p.reject(new TopoflowError('TOPOFLOW_ERR_PROBE', `${this.describe} failed: ${[...this.diagnostics, ...this.failures].join('; ')}`, { retriable: true }))
@@ -163,6 +170,12 @@ export class IpSessionPool {
 
   pids (): number[] {
     return [...this.sessions.values()].flatMap(s => s.pid === undefined ? [] : [s.pid])
+  }
+
+  /** The process of a namespace's session, once it has answered a request (so is inside the namespace). */
+  pidOf (key: string): number | undefined {
+    const session = this.sessions.get(key)
+    return session?.alive === true && session.answered ? session.pid : undefined
   }
 
   runnerFor (key: string): CommandRunner {

@@ -108,6 +108,22 @@ export interface SocketScanOptions {
   excludePids?: ReadonlySet<number>
   /** Tables an earlier scan read, by namespace inode, to use instead of reading them again (undefined: read). */
   reuseTables?: (nsInode: number) => NamespaceTables | undefined
+  /** Tables (`tcp`, `udp6`…) known to be empty in a namespace, taken as such without reading them. */
+  skipTable?: (nsInode: number, file: string) => boolean
+  /**
+   * Namespace inode → processes inside it, lowest pid first, to read its tables through. Given, the
+   * tables are read first and the processes' fds walked only for sockets `knownOwners` does not list.
+   * Not given: the namespaces are those of the processes that hold sockets, found by walking every fd.
+   */
+  readers?: ReadonlyMap<number, readonly number[]>
+  /** Socket inode → its owner (null: none) as a walk after those tables were read found them. */
+  knownOwners?: ReadonlyMap<number, number | null>
+  /**
+   * With `knownOwners`: walk the fds of the known owners to check that each still holds what it is
+   * credited with (a forking server's parent closes what its child goes on with; a socket handed over
+   * is closed by its sender), and every process's only if one does not.
+   */
+  verifyOwners?: boolean
 }
 
 export interface SocketScanResult {
@@ -122,6 +138,17 @@ export interface SocketScanResult {
   unowned: number
   /** The tables used, by namespace inode, for a later scan to reuse. */
   tables: Map<number, NamespaceTables>
+  /** By namespace inode, its TCP connections (owned or not) as {@link connectionKey}s. */
+  connections: Map<number, string[]>
+  /** Every socket inode of the tables → its owner, null when no process holds it. */
+  owners: Map<number, number | null>
+  /** Whether every process's fds were walked (false: the owners were all known). */
+  walked: boolean
+}
+
+/** One end of a TCP connection, `[local]:port>[remote]:port`; swapping the ends gives the other end's key. */
+export function connectionKey (localAddress: string, localPort: number, remoteAddress: string, remotePort: number): string {
+  return `[${localAddress}]:${localPort}>[${remoteAddress}]:${remotePort}`
 }
 
 const protocolFiles: Array<[file: string, protocol: 'TCP' | 'UDP']> = [['tcp', 'TCP'], ['tcp6', 'TCP'], ['udp', 'UDP'], ['udp6', 'UDP']]
@@ -148,40 +175,48 @@ export async function scanSockets (fs: FsReader, opts: SocketScanOptions = {}): 
   try {
     pids = (await fs.readdir(procDir)).filter(isPidEntry).map(Number).filter(p => !excluded.has(p)).sort((a, b) => a - b)
   } catch {
-    return { sockets: [], namespaces: 0, skippedProcesses: 1, skippedTables: 0, unowned: 0, tables: new Map() }
+    return { sockets: [], namespaces: 0, skippedProcesses: 1, skippedTables: 0, unowned: 0, tables: new Map(), connections: new Map(), owners: new Map(), walked: false }
   }
 
-  const ownerOfInode = new Map<number, number>()
-  const pidsByNs = new Map<number, number[]>()
-  const perPid = await mapLimit(pids, 16, async (pid) => {
-    try {
-      const ns = parseNetnsLink(await fs.readlink(`${procDir}/${pid}/ns/net`))
-      const fds = await fs.readdir(`${procDir}/${pid}/fd`)
-      const inodes: number[] = []
-      for (const fd of fds) {
-        try {
-          const target = await fs.readlink(`${procDir}/${pid}/fd/${fd}`)
-          if (target.startsWith('socket:[')) inodes.push(Number(target.slice(8, -1)))
-        } catch {
-          // the fd was closed between readdir and readlink
+  /** Socket inodes in the fds of `among` (lowest first): owner = the lowest pid holding one; and the namespaces of holders. */
+  const walk = async (among = pids): Promise<{ ownerOfInode: Map<number, number>, pidsByNs: Map<number, number[]> }> => {
+    const ownerOfInode = new Map<number, number>()
+    const pidsByNs = new Map<number, number[]>()
+    const perPid = await mapLimit(among, 16, async (pid) => {
+      try {
+        // With readers given, the holders' namespaces are not needed.
+        const ns = opts.readers === undefined ? parseNetnsLink(await fs.readlink(`${procDir}/${pid}/ns/net`)) : undefined
+        const fds = await fs.readdir(`${procDir}/${pid}/fd`)
+        const inodes: number[] = []
+        for (const fd of fds) {
+          try {
+            const target = await fs.readlink(`${procDir}/${pid}/fd/${fd}`)
+            if (target.startsWith('socket:[')) inodes.push(Number(target.slice(8, -1)))
+          } catch {
+            // the fd was closed between readdir and readlink
+          }
         }
+        return { pid, ns, inodes }
+      } catch {
+        skippedProcesses++
+        return undefined
       }
-      return { pid, ns, inodes }
-    } catch {
-      skippedProcesses++
-      return undefined
+    })
+    for (const p of perPid) {
+      if (p === undefined) continue
+      // Pids come in ascending order: a socket shared after fork is credited to the oldest holder.
+      for (const inode of p.inodes) if (!ownerOfInode.has(inode)) ownerOfInode.set(inode, p.pid)
+      if (p.ns !== undefined && p.inodes.length > 0) {
+        const list = pidsByNs.get(p.ns) ?? []
+        list.push(p.pid)
+        pidsByNs.set(p.ns, list)
+      }
     }
-  })
-  for (const p of perPid) {
-    if (p === undefined) continue
-    // Pids come in ascending order: a socket shared after fork is credited to the oldest holder.
-    for (const inode of p.inodes) if (!ownerOfInode.has(inode)) ownerOfInode.set(inode, p.pid)
-    if (p.ns !== undefined && p.inodes.length > 0) {
-      const list = pidsByNs.get(p.ns) ?? []
-      list.push(p.pid)
-      pidsByNs.set(p.ns, list)
-    }
+    return { ownerOfInode, pidsByNs }
   }
+
+  let walked = opts.readers === undefined ? await walk() : undefined
+  const readers = opts.readers ?? walked?.pidsByNs ?? new Map<number, number[]>()
 
   const processes = new Map<number, { Process: string, Name: string } | null>()
   const processInfo = async (pid: number): Promise<{ Process: string, Name: string } | null> => {
@@ -200,11 +235,15 @@ export async function scanSockets (fs: FsReader, opts: SocketScanOptions = {}): 
   }
 
   /** A namespace's tables, read through the first of its processes that is still there. */
-  const readTables = async (nsPids: readonly number[]): Promise<NamespaceTables | undefined> => {
+  const readTables = async (nsInode: number, nsPids: readonly number[]): Promise<NamespaceTables | undefined> => {
     for (const pid of nsPids) {
       const tables: NamespaceTables = []
       try {
         for (const [file, protocol] of protocolFiles) {
+          if (opts.skipTable?.(nsInode, file) === true) {
+            tables.push(['', protocol])
+            continue
+          }
           try {
             tables.push([await fs.readFile(`${procDir}/${pid}/net/${file}`), protocol])
           } catch (err) {
@@ -221,47 +260,73 @@ export async function scanSockets (fs: FsReader, opts: SocketScanOptions = {}): 
     return undefined
   }
 
-  const sockets: SocketInfo[] = []
-  const seen = new Set<string>()
   const usedTables = new Map<number, NamespaceTables>()
-  let namespaces = 0
-  for (const [nsInode, nsPids] of pidsByNs) {
-    const tables = opts.reuseTables?.(nsInode) ?? await readTables(nsPids)
+  const connections = new Map<number, string[]>()
+  const parsed: Array<{ protocol: 'TCP' | 'UDP', entries: ProcNetEntry[] }> = []
+  const live = new Set<number>()
+  for (const [nsInode, nsPids] of readers) {
+    const tables = opts.reuseTables?.(nsInode) ?? await readTables(nsInode, nsPids)
     if (tables === undefined) {
       skippedTables++
       continue
     }
-    namespaces++
     usedTables.set(nsInode, tables)
+    const nsConnections: string[] = []
+    connections.set(nsInode, nsConnections)
     for (const [text, protocol] of tables) {
       const { entries, malformed } = parseProcNet(text)
       skippedTables += malformed
+      parsed.push({ protocol, entries })
       for (const e of entries) {
-        const owner = ownerOfInode.get(e.inode)
-        const info = owner === undefined || e.inode === 0 ? null : await processInfo(owner)
-        if (owner === undefined || info === null) {
-          unowned++
-          continue
-        }
-        const socket: SocketInfo = {
-          Process: info.Process,
-          Pid: owner,
-          Name: info.Name,
-          LocalAddress: e.localAddress,
-          LocalPort: e.localPort,
-          RemoteAddress: e.remoteAddress,
-          RemotePort: e.remotePort,
-          Protocol: protocol,
-          State: e.state
-        }
-        const key = `${protocol}|${e.inode}`
-        if (seen.has(key)) continue
-        seen.add(key)
-        sockets.push(socket)
+        if (protocol === 'TCP' && e.remotePort !== 0) nsConnections.push(connectionKey(e.localAddress, e.localPort, e.remoteAddress, e.remotePort))
+        if (e.inode !== 0) live.add(e.inode)
       }
+    }
+  }
+  // A socket the known owners do not list (made since, or never looked for): walk every process's fds.
+  const known = opts.knownOwners
+  let unknown = known === undefined || [...live].some(inode => !known.has(inode))
+  if (walked === undefined && !unknown && known !== undefined && opts.verifyOwners === true) {
+    const credited = new Map<number, number>()
+    for (const inode of live) {
+      const owner = known.get(inode)
+      if (owner !== null && owner !== undefined) credited.set(inode, owner)
+    }
+    const check = await walk([...new Set(credited.values())].sort((a, b) => a - b))
+    unknown = [...credited].some(([inode, owner]) => check.ownerOfInode.get(inode) !== owner)
+  }
+  if (walked === undefined && unknown) walked = await walk()
+  const owners = new Map<number, number | null>()
+  for (const inode of live) owners.set(inode, walked === undefined ? known?.get(inode) ?? null : walked.ownerOfInode.get(inode) ?? null)
+
+  const sockets: SocketInfo[] = []
+  const seen = new Set<string>()
+  for (const { protocol, entries } of parsed) {
+    for (const e of entries) {
+      const owner = owners.get(e.inode) ?? undefined
+      const info = owner === undefined || e.inode === 0 ? null : await processInfo(owner)
+      if (owner === undefined || info === null) {
+        unowned++
+        continue
+      }
+      const socket: SocketInfo = {
+        Process: info.Process,
+        Pid: owner,
+        Name: info.Name,
+        LocalAddress: e.localAddress,
+        LocalPort: e.localPort,
+        RemoteAddress: e.remoteAddress,
+        RemotePort: e.remotePort,
+        Protocol: protocol,
+        State: e.state
+      }
+      const key = `${protocol}|${e.inode}`
+      if (seen.has(key)) continue
+      seen.add(key)
+      sockets.push(socket)
     }
   }
 
   sockets.sort(compareSockets)
-  return { sockets, namespaces, skippedProcesses, skippedTables, unowned, tables: usedTables }
+  return { sockets, namespaces: usedTables.size, skippedProcesses, skippedTables, unowned, tables: usedTables, connections, owners, walked: walked !== undefined }
 }

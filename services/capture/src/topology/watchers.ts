@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { watch, type FSWatcher } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, basename } from 'node:path'
@@ -56,12 +56,25 @@ export interface MonitorProcess extends Watch {
   pid: number | undefined
 }
 
-/** The `ip monitor` command for a namespace; its output is only used as a trigger. */
-export function monitorCommand (ns: NamespaceInfo, opts: { ipPath?: string, nsenterPath?: string } = {}): { file: string, args: string[] } {
+let deathSignal: boolean | undefined
+
+/**
+ * Whether util-linux's setpriv can ask the kernel to kill a child when the agent dies. An `ip monitor`
+ * only writes (and so only notices a dead reader) when its namespace changes: one left behind by an
+ * agent killed outright would hold its namespace, and the veths in it, alive for good.
+ */
+function canSetDeathSignal (): boolean {
+  deathSignal ??= spawnSync('setpriv', ['--pdeathsig', 'KILL', 'true'], { stdio: 'ignore', timeout: 5000 }).status === 0
+  return deathSignal
+}
+
+/** The `ip monitor` command for a namespace (killed with the agent where setpriv allows); its output is only used as a trigger. */
+export function monitorCommand (ns: NamespaceInfo, opts: { ipPath?: string, nsenterPath?: string, dieWithAgent?: boolean } = {}): { file: string, args: string[] } {
   const ip = opts.ipPath ?? 'ip'
-  const args = ['monitor', 'link', 'address', 'route']
-  if (ns.root) return { file: ip, args }
-  return { file: opts.nsenterPath ?? 'nsenter', args: [`--net=${ns.path}`, ip, ...args] }
+  const monitor = ['monitor', 'link', 'address', 'route']
+  const command = ns.root ? [ip, ...monitor] : [opts.nsenterPath ?? 'nsenter', `--net=${ns.path}`, ip, ...monitor]
+  const [file, ...args] = (opts.dieWithAgent ?? canSetDeathSignal()) ? ['setpriv', '--pdeathsig', 'KILL', ...command] : command
+  return { file: file as string, args }
 }
 
 /** Runs `ip monitor` inside a namespace; every chunk of output is one trigger. */

@@ -9,6 +9,8 @@
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { readdirSync, readlinkSync } from 'node:fs'
+import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
 import { silentLogger } from '@topoflow/core'
 import { TopologyAgent, type TopologyIntervals } from '../../../src/topology/agent.ts'
@@ -79,13 +81,13 @@ test('watched namespaces: idle ones publish nothing, moving counters still reach
   assert.ok((metric?.TxPackets ?? 0) > 0, 'LastUpdateMetric carries the delta')
 })
 
-/** Pids of the processes inside the namespace with this inode. */
+/** Pids of the processes inside the namespace with this inode (read from /proc here: a readlink process per pid is too slow to poll). */
 function processesIn (inode: number): number[] {
   const out: number[] = []
-  for (const entry of sh('ls', '/proc').split('\n')) {
+  for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue
     try {
-      if (sh('readlink', `/proc/${entry}/ns/net`).trim() === `net:[${inode}]`) out.push(Number(entry))
+      if (readlinkSync(`/proc/${entry}/ns/net`) === `net:[${inode}]`) out.push(Number(entry))
     } catch {}
   }
   return out
@@ -110,6 +112,22 @@ test('a deleted namespace is let go: the agent leaves it, so the kernel destroys
   // The kernel destroys namespaces in the background, slower when it has many to destroy.
   await waitFor('the kernel to remove va', () => !ipn(a, '-json', 'link', 'show').includes('"va"'), 10_000)
   t.diagnostic(`veth destroyed after ${Date.now() - t0} ms`)
+})
+
+test('an agent killed outright leaves no process behind to hold a namespace', { skip }, async (t) => {
+  assertRunnable()
+  const [a] = namespaces(t, 'a') as [string]
+  const inode = Number(sh('stat', '-L', '-c', '%i', `/var/run/netns/${a}`).trim())
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'agent-child.ts')], { stdio: ['ignore', 'pipe', 'inherit'] })
+  t.after(() => child.kill('SIGKILL'))
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { if (d.includes('synced')) resolve() })
+    child.once('exit', (code) => reject(new Error(`the agent exited early (${String(code)})`)))
+  })
+  await waitFor('its ip monitor and ip -batch inside the namespace', () => processesIn(inode).length === 2, 5000)
+  child.kill('SIGKILL')
+  // The ip session sees its input end; the monitor, which only notices a dead reader when it writes, is killed with it.
+  await waitFor('nothing of the agent left inside the namespace', () => processesIn(inode).length === 0, 5000)
 })
 
 test('an ip session answers requests in order, reports a failing command and keeps going', { skip }, async (t) => {
@@ -169,13 +187,13 @@ test('socket scans run again only when the socket counters move, and then see ev
   assert.equal(third.reused, false)
   assert.deepEqual(third.sockets.filter(s => s.LocalPort === 8081), [])
 
-  // What the counters keep: socket counts and TCP opens, never memory or traffic.
+  // What the counters keep: the namespace's socket counts and TCP opens, never memory, traffic or host-wide counts.
   const counters = socketCounters(
     sh('cat', `/proc/${holder.pid}/net/sockstat`), sh('cat', `/proc/${holder.pid}/net/sockstat6`), sh('cat', `/proc/${holder.pid}/net/snmp`))
-  assert.match(counters, /^TCP: inuse \d+ orphan \d+ tw \d+ alloc \d+$/m)
+  assert.match(counters, /^TCP: inuse \d+ tw \d+$/m)
   assert.match(counters, /^UDP: inuse 1$/m)
   assert.match(counters, /^ActiveOpens=\d+ PassiveOpens=\d+ AttemptFails=\d+ EstabResets=\d+ CurrEstab=\d+$/m)
-  assert.doesNotMatch(counters, /mem|Segs/)
+  assert.doesNotMatch(counters, /mem|Segs|alloc|orphan/)
 })
 
 test('the socket watcher reuses the last table while counters and owners stand still, and reads everything every fullScanMs', async () => {
@@ -204,8 +222,9 @@ test('the socket watcher reuses the last table while counters and owners stand s
 
   const first = await watcher.scan()
   assert.deepEqual([first.full, first.reused, ports(first)], [true, false, [8080]])
-  // Traffic alone (memory, segments) moves nothing that counts: the table is reused.
-  rec.files['/proc/100/net/sockstat'] = sockstat(1).replace('mem 7', 'mem 99')
+  // Traffic alone (memory, segments), or TCP sockets made in other namespaces (alloc, orphan count the
+  // whole host), moves nothing that counts: the table is reused.
+  rec.files['/proc/100/net/sockstat'] = sockstat(1).replace('mem 7', 'mem 99').replace('orphan 0', 'orphan 2').replace('alloc 3', 'alloc 40')
   rec.files['/proc/100/net/snmp'] = 'Tcp: RtoAlgorithm ActiveOpens PassiveOpens AttemptFails EstabResets CurrEstab InSegs\nTcp: 1 0 0 0 0 0 12345\n'
   now += 10_000
   const second = await watcher.scan()

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { buildSnapshot, type NamespaceState } from '../../../src/topology/graph.ts'
+import { buildSnapshot, SnapshotCache, type NamespaceState } from '../../../src/topology/graph.ts'
+import { firstMetric, type MetricState } from '../../../src/topology/metrics.ts'
 import { hostNodeId, hostTid, interfaceNodeId, netnsNodeId, netnsTid } from '../../../src/topology/ids.ts'
 import { parseNamespaceDump } from '../../../src/topology/ip-json.ts'
 import { readNamespace } from '../../../src/topology/namespace-reader.ts'
@@ -107,4 +108,36 @@ test('veth pairs that cannot be told apart across unnamed namespaces get no edge
   const single = buildSnapshot({ hostId: 'h', hostMetadata: {}, metrics: new Map(), namespaces: [state(101, 5, 6), state(102, 6, 5)] })
   assert.equal([...single.snapshot.edges.values()].filter(e => e.Metadata.Type === 'veth').length, 1)
   assert.equal(single.unresolvedLinks, 0)
+})
+
+test('with a cache: the same objects for what did not change, and the same snapshot as without', async () => {
+  const states = await recordedStates()
+  const cache = new SnapshotCache()
+  const metrics = new Map<string, MetricState>()
+  const input = { hostId: 'h', hostMetadata: { Hostname: 'vm' }, namespaces: states, metrics }
+  const one = buildSnapshot(input, cache).snapshot
+  const two = buildSnapshot({ ...input, namespaces: [...states].reverse() }, cache).snapshot
+  assert.deepEqual([...two.nodes.keys()], [...one.nodes.keys()])
+  for (const [id, node] of two.nodes) assert.equal(node.Metadata, one.nodes.get(id)?.Metadata, id)
+  for (const [id, edge] of two.edges) assert.equal(edge, one.edges.get(id), id)
+
+  // New counters on one interface: that node alone is new, and equal to what a build without cache gives.
+  const [stateA] = states.filter(s => s.ns.name === A)
+  const vethA = interfaceNodeId('h', stateA?.ns.inode ?? 0, 2)
+  metrics.set(vethA, firstMetric({ RxBytes: 10 }, 5000))
+  const three = buildSnapshot(input, cache)
+  const changed = [...three.snapshot.nodes].filter(([id, n]) => n.Metadata !== two.nodes.get(id)?.Metadata).map(([id]) => id)
+  assert.deepEqual(changed, [vethA])
+  assert.deepEqual(three, buildSnapshot(input))
+  assert.equal(three.snapshot.nodes.get(vethA)?.Metadata.LinkNetNsName, B)
+
+  // Every namespace read again (new state objects): rebuilt, and still what a build without cache gives.
+  const fresh = await recordedStates()
+  const four = buildSnapshot({ ...input, namespaces: fresh }, cache)
+  assert.deepEqual(four, buildSnapshot({ ...input, namespaces: fresh }))
+  // Sockets or host facts that change replace the host node only.
+  const socket: SocketInfo = { Process: '/usr/bin/node', Pid: 1, Name: 'node', LocalAddress: '10.0.0.1', LocalPort: 80, RemoteAddress: '0.0.0.0', RemotePort: 0, Protocol: 'TCP', State: 'LISTEN' }
+  const five = buildSnapshot({ ...input, namespaces: fresh, sockets: [socket] }, cache).snapshot
+  const moved = [...five.nodes].filter(([id, n]) => n.Metadata !== four.snapshot.nodes.get(id)?.Metadata).map(([, n]) => n.Metadata.Type)
+  assert.deepEqual(moved, ['host'])
 })
