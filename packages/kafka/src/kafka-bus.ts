@@ -6,7 +6,7 @@ import { toKafkaError } from './errors.ts'
 import { kafkaLevelFor, pinoLogCreator } from './log-creator.ts'
 import { noopKafkaMetrics, type KafkaMetrics } from './metrics.ts'
 import { PublishBuffer, type WireMessage } from './publish-buffer.ts'
-import { consumerDefaults, KafkaSubscription, type ConsumerTuning, type StartPosition } from './subscription.ts'
+import { consumerDefaults, KafkaSubscription, partitionKey, type ConsumerTuning, type StartPosition } from './subscription.ts'
 import { codecFor as schemaCodecFor, isTopicName, topics } from '@topoflow/schemas'
 import { ensureTopics, type EnsureTopicsResult, type TopicTable } from './topics.ts'
 
@@ -214,12 +214,12 @@ export class KafkaBus implements Bus {
       await admin.connect()
       const committed = new Map<string, bigint>()
       for (const t of await admin.fetchOffsets({ groupId: group, topics })) {
-        for (const p of t.partitions) committed.set(`${t.topic}\u0000${p.partition}`, BigInt(p.offset))
+        for (const p of t.partitions) committed.set(partitionKey(t.topic, p.partition), BigInt(p.offset))
       }
       const out: StartPosition[] = []
       for (const topic of topics) {
         for (const p of await admin.fetchTopicOffsets(topic)) {
-          out.push({ topic, partition: p.partition, high: BigInt(p.high), low: BigInt(p.low), committed: committed.get(`${topic}\u0000${p.partition}`) ?? -1n })
+          out.push({ topic, partition: p.partition, high: BigInt(p.high), low: BigInt(p.low), committed: committed.get(partitionKey(topic, p.partition)) ?? -1n })
         }
       }
       return out

@@ -205,9 +205,10 @@ export class KafkaSubscription<T> implements Subscription {
         if (!acknowledged) return
         const last = chunk[chunk.length - 1]!.offset
         payload.resolveOffset(last)
-        this.#handled(batch.topic, batch.partition, BigInt(last))
+        const lastOffset = BigInt(last)
+        this.#handled(batch.topic, batch.partition, lastOffset)
         // highWatermark is the next offset to be written: what is left after `last`.
-        this.#deps.metrics.lag(this.#deps.group, this.#deps.logicalTopic(batch.topic), batch.partition, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last) - 1n)))
+        this.#deps.metrics.lag(this.#deps.group, this.#deps.logicalTopic(batch.topic), batch.partition, Math.max(0, Number(BigInt(batch.highWatermark) - lastOffset - 1n)))
         // A failed commit (e.g. a rebalance) is rethrown to kafkajs, which rejoins; replay covers the rest.
         await payload.commitOffsetsIfNecessary()
       }
@@ -370,7 +371,7 @@ export class KafkaSubscription<T> implements Subscription {
   }
 
   #pause (topic: string, partition: number, pause: () => () => void): void {
-    const key = `${topic}\u0000${partition}`
+    const key = partitionKey(topic, partition)
     if (this.#paused.has(key)) return
     this.#paused.set(key, { topic, partition, resume: pause() })
     this.#deps.metrics.paused(this.#deps.logicalTopic(topic))
@@ -385,7 +386,8 @@ export class KafkaSubscription<T> implements Subscription {
   }
 }
 
-function partitionKey (topic: string, partition: number): string { return `${topic}\u0000${partition}` }
+/** One key per topic partition, for the maps that track partitions. */
+export function partitionKey (topic: string, partition: number): string { return `${topic}\u0000${partition}` }
 
 /**
  * The last offset to handle in each partition that holds something this group has not read: from
