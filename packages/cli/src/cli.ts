@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream'
-import { TopoflowError } from '@topoflow/core'
+import { TopoflowError } from '@topoflow/core/errors'
 
 export interface CliIO {
   stdout: Writable

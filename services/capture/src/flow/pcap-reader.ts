@@ -1,4 +1,4 @@
-import { TopoflowError } from '@topoflow/core'
+import { TopoflowError } from '@topoflow/core/errors'
 
 /**
  * Streaming reader of pcap (microsecond and nanosecond, both byte orders) and pcapng (SHB, IDB,

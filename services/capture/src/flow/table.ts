@@ -1,4 +1,4 @@
-import { TopoflowError } from '@topoflow/core'
+import { TopoflowError } from '@topoflow/core/errors'
 import { communityId, icmpPorts } from './community-id.ts'
 import { compareRange, formatIPv4, formatIPv6 } from './decode/bytes.ts'
 import { layersPath } from './decode/layers.ts'
