@@ -222,6 +222,33 @@ function requireId (id: unknown, what: string): string {
   return id
 }
 
+/** The fields every new element starts with; times default to `now`, Revision to 1. */
+function firstRevision (id: string, input: NodeInput, now: number): GraphNode {
+  const createdAt = input.CreatedAt ?? now
+  return {
+    ID: id,
+    Metadata: structuredClone(input.Metadata ?? {}),
+    Host: input.Host ?? '',
+    Origin: input.Origin ?? '',
+    CreatedAt: createdAt,
+    UpdatedAt: input.UpdatedAt ?? createdAt,
+    Revision: input.Revision ?? 1
+  }
+}
+
+/** An element's next revision: what the input gives replaces, the rest is kept; Revision goes up by one unless given. */
+function nextRevision (prev: GraphNode, input: Partial<NodeInput>, now: number): GraphNode {
+  return {
+    ID: prev.ID,
+    Metadata: structuredClone(input.Metadata ?? prev.Metadata),
+    Host: input.Host ?? prev.Host,
+    Origin: input.Origin ?? prev.Origin,
+    CreatedAt: input.CreatedAt ?? prev.CreatedAt,
+    UpdatedAt: input.UpdatedAt ?? now,
+    Revision: input.Revision ?? prev.Revision + 1
+  }
+}
+
 function aliveAt (rev: Revision<GraphElement>, at: number): boolean {
   return rev.from <= at && (rev.to === undefined || rev.to > at)
 }
@@ -310,16 +337,7 @@ export class MemoryGraph implements GraphSource {
   addNode (input: NodeInput): GraphNode {
     const id = requireId(input?.ID, 'Node')
     if (this.nodesById.has(id)) throw new TopoflowError('TOPOFLOW_ERR_CONFLICT', `Node '${id}' already exists`)
-    const createdAt = input.CreatedAt ?? this.now()
-    const node: GraphNode = {
-      ID: id,
-      Metadata: structuredClone(input.Metadata ?? {}),
-      Host: input.Host ?? '',
-      Origin: input.Origin ?? '',
-      CreatedAt: createdAt,
-      UpdatedAt: input.UpdatedAt ?? createdAt,
-      Revision: input.Revision ?? 1
-    }
+    const node = firstRevision(id, input, this.now())
     this.nodesById.set(id, node)
     this.rank.set(id, this.nextRank++)
     this.nodeList = undefined
@@ -333,15 +351,7 @@ export class MemoryGraph implements GraphSource {
     const id = requireId(input?.ID, 'Node')
     const prev = this.nodesById.get(id)
     if (prev === undefined) throw new TopoflowError('TOPOFLOW_ERR_NOT_FOUND', `Node '${id}' does not exist`)
-    const node: GraphNode = {
-      ID: id,
-      Metadata: structuredClone(input.Metadata ?? prev.Metadata),
-      Host: input.Host ?? prev.Host,
-      Origin: input.Origin ?? prev.Origin,
-      CreatedAt: input.CreatedAt ?? prev.CreatedAt,
-      UpdatedAt: input.UpdatedAt ?? this.now(),
-      Revision: input.Revision ?? prev.Revision + 1
-    }
+    const node = nextRevision(prev, input, this.now())
     this.nodesById.set(id, node)
     this.nodeList = undefined
     for (const key of this.index.keys()) {
@@ -380,18 +390,7 @@ export class MemoryGraph implements GraphSource {
     requireId(input.Parent, 'Edge parent')
     requireId(input.Child, 'Edge child')
     if (this.edgesById.has(id)) throw new TopoflowError('TOPOFLOW_ERR_CONFLICT', `Edge '${id}' already exists`)
-    const createdAt = input.CreatedAt ?? this.now()
-    const edge: GraphEdge = {
-      ID: id,
-      Metadata: structuredClone(input.Metadata ?? {}),
-      Host: input.Host ?? '',
-      Origin: input.Origin ?? '',
-      CreatedAt: createdAt,
-      UpdatedAt: input.UpdatedAt ?? createdAt,
-      Revision: input.Revision ?? 1,
-      Parent: input.Parent,
-      Child: input.Child
-    }
+    const edge: GraphEdge = { ...firstRevision(id, input, this.now()), Parent: input.Parent, Child: input.Child }
     this.edgesById.set(id, edge)
     this.edgeList = undefined
     this.link(edge)
@@ -403,17 +402,7 @@ export class MemoryGraph implements GraphSource {
     const id = requireId(input?.ID, 'Edge')
     const prev = this.edgesById.get(id)
     if (prev === undefined) throw new TopoflowError('TOPOFLOW_ERR_NOT_FOUND', `Edge '${id}' does not exist`)
-    const edge: GraphEdge = {
-      ID: id,
-      Metadata: structuredClone(input.Metadata ?? prev.Metadata),
-      Host: input.Host ?? prev.Host,
-      Origin: input.Origin ?? prev.Origin,
-      CreatedAt: input.CreatedAt ?? prev.CreatedAt,
-      UpdatedAt: input.UpdatedAt ?? this.now(),
-      Revision: input.Revision ?? prev.Revision + 1,
-      Parent: input.Parent ?? prev.Parent,
-      Child: input.Child ?? prev.Child
-    }
+    const edge: GraphEdge = { ...nextRevision(prev, input, this.now()), Parent: input.Parent ?? prev.Parent, Child: input.Child ?? prev.Child }
     this.unlink(prev)
     this.edgesById.set(id, edge)
     this.edgeList = undefined
