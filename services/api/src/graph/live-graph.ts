@@ -1,4 +1,4 @@
-import type { Bus, BusMessage, Logger, Subscription } from '@topoflow/core'
+import { jsonEqual, type Bus, type BusMessage, type Logger, type Subscription } from '@topoflow/core'
 import type { GraphEdge, GraphNode, MemoryGraph } from '@topoflow/gremlin'
 import type { TopologyChangeInput } from '@topoflow/schemas'
 import { apiTopics, asObject } from '../topics.ts'
@@ -24,14 +24,10 @@ export interface GraphEvent {
 
 export type GraphListener = (event: GraphEvent) => void
 
-function sameJson (a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b)
-}
-
 /** Top-level metadata differences as Skydive's partial-update ops. */
 export function metadataOps (before: Record<string, unknown>, after: Record<string, unknown>): PartialOp[] {
   const ops: PartialOp[] = []
-  for (const [k, v] of Object.entries(after)) if (!sameJson(before[k], v)) ops.push({ Type: 1, Key: `Metadata.${k}`, Value: v })
+  for (const [k, v] of Object.entries(after)) if (!jsonEqual(before[k], v)) ops.push({ Type: 1, Key: `Metadata.${k}`, Value: v })
   for (const k of Object.keys(before)) if (!(k in after)) ops.push({ Type: 2, Key: `Metadata.${k}` })
   return ops
 }
@@ -145,7 +141,7 @@ export class LiveGraph {
     if (before !== undefined) {
       // an older revision arriving late must not undo a newer one
       if (node.Revision < before.Revision) return before
-      if (node.Revision === before.Revision && sameJson(node.Metadata, before.Metadata) && node.Host === before.Host) return before
+      if (node.Revision === before.Revision && jsonEqual(node.Metadata, before.Metadata) && node.Host === before.Host) return before
     }
     const input = { ID: node.ID, Metadata: node.Metadata, Host: node.Host, Origin: node.Origin, CreatedAt: node.CreatedAt, UpdatedAt: node.UpdatedAt, Revision: node.Revision }
     const after = this.graph.upsertNode(input)
@@ -159,7 +155,7 @@ export class LiveGraph {
     const before = this.graph.getEdge(edge.ID)
     if (before !== undefined) {
       if (edge.Revision < before.Revision) return before
-      if (edge.Revision === before.Revision && sameJson(edge.Metadata, before.Metadata) && edge.Parent === before.Parent && edge.Child === before.Child) return before
+      if (edge.Revision === before.Revision && jsonEqual(edge.Metadata, before.Metadata) && edge.Parent === before.Parent && edge.Child === before.Child) return before
     }
     const input = { ID: edge.ID, Metadata: edge.Metadata, Host: edge.Host, Origin: edge.Origin, CreatedAt: edge.CreatedAt, UpdatedAt: edge.UpdatedAt, Revision: edge.Revision, Parent: edge.Parent, Child: edge.Child }
     const after = this.graph.upsertEdge(input)

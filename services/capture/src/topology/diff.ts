@@ -1,5 +1,5 @@
 import type { GraphEdge, GraphNode, PublishedGraph, Snapshot, TopologyEvent } from './types.ts'
-import { deepEqual } from './util.ts'
+import { jsonEqual } from '@topoflow/core'
 
 export interface EventContext {
   host: string
@@ -30,7 +30,7 @@ export function diffSnapshot (prev: PublishedGraph, next: Snapshot, ctx: EventCo
   for (const [id, n] of next.nodes) {
     const old = prev.nodes.get(id)
     // The same metadata object (a snapshot built with a cache) needs no comparing.
-    if (old !== undefined && (old.Metadata === n.Metadata || deepEqual(old.Metadata, n.Metadata))) {
+    if (old !== undefined && (old.Metadata === n.Metadata || jsonEqual(old.Metadata, n.Metadata))) {
       graph.nodes.set(id, old)
       continue
     }
@@ -44,7 +44,7 @@ export function diffSnapshot (prev: PublishedGraph, next: Snapshot, ctx: EventCo
 
   for (const [id, e] of next.edges) {
     const old = prev.edges.get(id)
-    if (old !== undefined && old.Parent === e.Parent && old.Child === e.Child && (old.Metadata === e.Metadata || deepEqual(old.Metadata, e.Metadata))) {
+    if (old !== undefined && old.Parent === e.Parent && old.Child === e.Child && (old.Metadata === e.Metadata || jsonEqual(old.Metadata, e.Metadata))) {
       graph.edges.set(id, old)
       continue
     }

@@ -1,25 +1,5 @@
 import type { Metadata } from '../types.ts'
 
-/** Structural equality of JSON-like values (objects compared key by key, arrays in order). */
-export function deepEqual (a: unknown, b: unknown): boolean {
-  if (a === b) return true
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false
-    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false
-    return true
-  }
-  if (Array.isArray(b)) return false
-  const ka = Object.keys(a)
-  const kb = Object.keys(b)
-  if (ka.length !== kb.length) return false
-  for (const k of ka) {
-    if (!Object.hasOwn(b, k)) return false
-    if (!deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false
-  }
-  return true
-}
-
 /** Reads `a.b.c` from metadata; a key that itself contains dots wins over the nested path. */
 export function getField (metadata: Metadata, path: string): unknown {
   if (Object.hasOwn(metadata, path)) return metadata[path]

@@ -1,6 +1,6 @@
-import { TopoflowError } from '@topoflow/core'
+import { jsonEqual, TopoflowError } from '@topoflow/core'
 import type { GraphEdge, GraphNode, Metadata, TopologyChange } from '../types.ts'
-import { deepEqual, setField } from './metadata.ts'
+import { setField } from './metadata.ts'
 
 export type ElementType = 'node' | 'edge'
 export type Element = GraphNode | GraphEdge
@@ -221,7 +221,7 @@ export class GraphStore {
     const entry = this.#nodes.get(id)
     if (entry === undefined) return
     const current = entry.overlays.get(key)
-    if (value === undefined ? current === undefined : deepEqual(current, value)) return
+    if (value === undefined ? current === undefined : jsonEqual(current, value)) return
     const overlays = new Map(entry.overlays)
     if (value === undefined) overlays.delete(key)
     else overlays.set(key, value)
@@ -314,7 +314,7 @@ export class GraphStore {
   #replace<T extends Element>(type: ElementType, entry: Entry<T>, base: Metadata, overlays: Map<string, Metadata>, next: T, owner: string | null): void {
     const time = this.#requireTx()
     const metadata = compose({ base, overlays })
-    const unchanged = deepEqual(metadata, entry.el.Metadata) && next.Host === entry.el.Host && next.Origin === entry.el.Origin
+    const unchanged = jsonEqual(metadata, entry.el.Metadata) && next.Host === entry.el.Host && next.Origin === entry.el.Origin
     if (entry.owner !== owner) this.#reown(type, entry, owner)
     entry.base = base
     entry.overlays = overlays
@@ -386,7 +386,7 @@ function compose (entry: { base: Metadata, overlays: Map<string, Metadata> }): M
 function sameContent (a: Element, b: Element): boolean {
   return a.Host === b.Host && a.Origin === b.Origin &&
     (a as GraphEdge).Parent === (b as GraphEdge).Parent && (a as GraphEdge).Child === (b as GraphEdge).Child &&
-    deepEqual(a.Metadata, b.Metadata)
+    jsonEqual(a.Metadata, b.Metadata)
 }
 
 function changeOf (type: ElementType, op: 'upsert' | 'delete', el: Element, time: number): TopologyChange {

@@ -1,7 +1,6 @@
-import { TopoflowError } from '@topoflow/core'
+import { jsonEqual, TopoflowError } from '@topoflow/core'
 import type { GraphNode, K8sEvent, Metadata } from '../types.ts'
 import type { GraphStore, StoreEvent } from '../graph/store.ts'
-import { deepEqual } from '../graph/metadata.ts'
 import { genID, linkID } from '../uuid.ts'
 import {
   containerNodes, k8sManager, list, matchLabelSelector, matchMapSelector, meta, namespacedKinds, normalizeKind,
@@ -84,7 +83,7 @@ export class K8sGraph {
     }
     this.#relink(uid, store)
     // Namespace labels feed network policies' namespaceSelector peers.
-    if (kind === 'namespace' && !deepEqual(old?.labels, meta(object).labels)) this.#relinkKind('networkpolicy', store)
+    if (kind === 'namespace' && !jsonEqual(old?.labels, meta(object).labels)) this.#relinkKind('networkpolicy', store)
   }
 
   /** Host nodes meet the k8s nodes of the same name (Skydive's host ↔ node linker). */

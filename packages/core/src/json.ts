@@ -1,0 +1,25 @@
+/**
+ * Equality of JSON-like values as their JSON texts would compare once parsed: object keys in any
+ * order, a key whose value is undefined the same as no key (JSON.stringify drops both), arrays in order.
+ */
+export function jsonEqual (a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false
+    return true
+  }
+  if (Array.isArray(b)) return false
+  const ra = a as Record<string, unknown>
+  const rb = b as Record<string, unknown>
+  let keysA = 0
+  for (const k in ra) {
+    if (!Object.hasOwn(ra, k) || ra[k] === undefined) continue
+    keysA++
+    if (!Object.hasOwn(rb, k) || !jsonEqual(ra[k], rb[k])) return false
+  }
+  let keysB = 0
+  for (const k in rb) if (Object.hasOwn(rb, k) && rb[k] !== undefined) keysB++
+  return keysA === keysB
+}
