@@ -2,6 +2,8 @@ import { Worker } from 'node:worker_threads'
 import { buildApp, type ApiApp } from '@topoflow/api'
 import { createRegistry, InProcessBus, loadConfig, silentLogger } from '@topoflow/core'
 import { MemoryFlowSource, MemoryGraph, runGremlin } from '@topoflow/gremlin'
+// seeded, so that every run benchmarks the same graph and the same start nodes
+import { seededRandom as prng } from '@topoflow/gremlin/conformance'
 import { topics } from '@topoflow/schemas'
 import Fastify from 'fastify'
 import type { Comparison } from '../src/report.ts'
@@ -11,17 +13,6 @@ const nodeCount = 10_000
 const edgeCount = 50_000
 const hostCount = 100
 const hostQuery = "G.V().Has('Type','host')"
-
-/** A small seeded generator, so that every run benchmarks the same graph. */
-function prng (seed: number): () => number {
-  let a = seed
-  return () => {
-    a = (a + 0x6d2b79f5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /**
  * 10,000 nodes (100 hosts owning 99 interfaces each) and 50,000 edges: the 9,900 ownership edges

@@ -5,6 +5,7 @@ import {
   runGremlin
 } from '../../src/index.ts'
 import type { GraphNode, GremlinDeps } from '../../src/index.ts'
+import { seededRandom } from '../conformance/index.ts'
 import { NOW, buildFlows, buildGraph, ids } from './fixture.ts'
 
 /** What `Has(key, value)` keeps, by scanning every node: the answer the index must give. */
@@ -118,19 +119,9 @@ test('the index holds what a term filter matches: strings in arrays, not numbers
   assert.deepEqual(indexed(graph, 'Type', 'host'), ['a', 'b'])
 })
 
-/** A small seeded generator, so that a failure replays the same operations. */
-function prng (seed: number): () => number {
-  let a = seed
-  return () => {
-    a = (a + 0x6d2b79f5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 test('adds, updates, upserts, deletes and re-adds keep the index equal to a scan, in graph order', () => {
-  const random = prng(11)
+  // seeded, so that a failure replays the same operations
+  const random = seededRandom(11)
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T
   const types = ['host', 'veth', 'bridge', 'netns']
   const names = ['eth0', 'eth1', 'lo', 'br0']
