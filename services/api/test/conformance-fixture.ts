@@ -1,9 +1,10 @@
 import type { Flow, GraphEdge, GraphNode } from '@topoflow/gremlin'
+import { T0, conformanceEdges, conformanceFlows, conformanceNodes, fixtureEdge, fixtureNode } from '@topoflow/gremlin/conformance'
 
 /**
- * The graph and flows of the Gremlin conformance table, the same as packages/gremlin's unit fixture
- * (copied, not imported: that is another workspace's test code), plus a boolean `Promisc` on br0 and
- * veth1, and one interface that lived for a few seconds, for time travel through the API.
+ * The graph and flows of the HTTP conformance table: packages/gremlin's conformance fixture
+ * (`@topoflow/gremlin/conformance`), plus a boolean `Promisc` on br0 and veth1, and one interface that
+ * lived for a few seconds, for time travel through the API.
  *
  * host1 ─┬─ ns1 ─┬─ ns1-eth0 (veth 10.0.0.1/24, capture active) ═══ veth1 (veth, on host1)
  *        │       └─ ns1-lo (device 127.0.0.1/8)
@@ -15,220 +16,33 @@ import type { Flow, GraphEdge, GraphNode } from '@topoflow/gremlin'
  * host2 ── h2-eth0 (device 172.16.0.20/16)
  */
 
-/** Epoch ms of the first element; the API's clock stands one hour later. */
-export const T0 = 1_700_000_000_000
-export const NOW = T0 + 3_600_000
+/** T0: epoch ms of the first element; NOW: the API's clock, one hour later. */
+export { MAC, NOW, T0 } from '@topoflow/gremlin/conformance'
 /** When tmp0 and its edge were deleted. */
 export const DELETED_AT = T0 + 30_000
 
-export const MAC = {
-  ns1eth0: '02:00:00:00:00:01',
-  veth1: '02:00:00:00:00:02',
-  ns2eth0: '02:00:00:00:00:03',
-  br0: '02:00:00:00:00:04',
-  eth0: '02:00:00:00:00:05'
-}
-
-const at = (i: number): number => T0 + i * 1000
-
-function node (i: number, ID: string, Host: string, Metadata: Record<string, unknown>): GraphNode {
-  return { ID, Host, Origin: `agent.${Host}`, Metadata, CreatedAt: at(i), UpdatedAt: at(i), Revision: 1 }
-}
-
-function edge (i: number, Parent: string, Child: string, Metadata: Record<string, unknown>): GraphEdge {
-  return { ID: `${Parent}->${Child}`, Parent, Child, Host: 'host1', Origin: 'agent.host1', Metadata, CreatedAt: at(i), UpdatedAt: at(i), Revision: 1 }
-}
+/** `Promisc` by node ID: the shared fixture has no boolean metadata, the table's boolean rows need some. */
+const promiscuous: Record<string, boolean> = { veth1: false, br0: true }
 
 export function fixtureNodes (): GraphNode[] {
-  return [
-    node(0, 'host1', 'host1', {
-      Name: 'host1',
-      Type: 'host',
-      TID: 'tid-host1',
-      OS: 'linux',
-      Sockets: [
-        { Process: '/usr/bin/curl', Pid: 100, Name: 'curl', LocalAddress: '10.0.0.1', LocalPort: 43210, RemoteAddress: '10.0.0.2', RemotePort: 80, Protocol: 'TCP', State: 'ESTABLISHED' },
-        { Process: '/usr/sbin/sshd', Pid: 22, Name: 'sshd', LocalAddress: '0.0.0.0', LocalPort: 22, RemoteAddress: '0.0.0.0', RemotePort: 0, Protocol: 'TCP', State: 'LISTEN' }
-      ]
-    }),
-    node(1, 'ns1', 'host1', { Name: 'ns1', Type: 'netns', Path: '/var/run/netns/ns1', TID: 'tid-ns1' }),
-    node(2, 'ns1-eth0', 'host1', {
-      Name: 'eth0',
-      Type: 'veth',
-      TID: 'tid-ns1-eth0',
-      MAC: MAC.ns1eth0,
-      PeerIntfMAC: MAC.veth1,
-      MTU: 1500,
-      IfIndex: 2,
-      State: 'UP',
-      IPV4: ['10.0.0.1/24'],
-      LinkFlags: ['UP', 'BROADCAST', 'MULTICAST'],
-      Captures: [{ ID: 'cap-1', Type: 'afpacket', State: 'active', PacketsReceived: 12 }]
-    }),
-    node(3, 'ns1-lo', 'host1', { Name: 'lo', Type: 'device', TID: 'tid-ns1-lo', MTU: 65536, IfIndex: 1, State: 'UNKNOWN', IPV4: ['127.0.0.1/8'] }),
-    node(4, 'veth1', 'host1', { Name: 'veth1', Type: 'veth', TID: 'tid-veth1', MAC: MAC.veth1, PeerIntfMAC: MAC.ns1eth0, MTU: 1500, IfIndex: 7, State: 'UP', Promisc: false }),
-    node(5, 'br0', 'host1', { Name: 'br0', Type: 'bridge', TID: 'tid-br0', MAC: MAC.br0, MTU: 1500, IfIndex: 5, State: 'UP', IPV4: ['192.168.1.1/24'], Promisc: true }),
-    node(6, 'h1-eth0', 'host1', {
-      Name: 'eth0',
-      Type: 'device',
-      TID: 'tid-h1-eth0',
-      MAC: MAC.eth0,
-      MTU: 9000,
-      IfIndex: 3,
-      State: 'UP',
-      Speed: 1000,
-      IPV4: ['172.16.0.10/16'],
-      IPV6: ['fe80::1/64'],
-      Neighbors: [{ IP: '172.16.0.1', MAC: '02:00:00:00:00:fe', IfIndex: 3, State: ['REACHABLE'] }],
-      RoutingTables: [{
-        ID: 254,
-        Src: '172.16.0.10',
-        Routes: [
-          { Protocol: 2, Prefix: '0.0.0.0/0', NextHops: [{ Priority: 0, IP: '172.16.0.1', IfIndex: 3 }] },
-          { Protocol: 2, Prefix: '172.16.0.0/16', NextHops: [{ Priority: 0, IfIndex: 3 }] },
-          { Protocol: 2, Prefix: '10.9.0.0/16', NextHops: [{ Priority: 5, IP: '172.16.0.99', IfIndex: 3 }] }
-        ]
-      }],
-      LastUpdateMetric: { RxBytes: 3000, TxBytes: 1500, RxPackets: 30, TxPackets: 15, Start: T0 + 3_540_000, Last: T0 + 3_570_000 },
-      Metric: { RxBytes: 90000, TxBytes: 45000, RxPackets: 900, TxPackets: 450, Start: T0, Last: T0 + 3_570_000 }
-    }),
-    node(7, 'ns2', 'host1', { Name: 'ns2', Type: 'netns', Path: '/var/run/netns/ns2', TID: 'tid-ns2' }),
-    node(8, 'ns2-eth0', 'host1', { Name: 'eth0', Type: 'veth', TID: 'tid-ns2-eth0', MAC: MAC.ns2eth0, MTU: 1500, IfIndex: 2, State: 'DOWN', IPV4: ['10.0.0.2/24'] }),
-    node(9, 'host2', 'host2', {
-      Name: 'host2',
-      Type: 'host',
-      TID: 'tid-host2',
-      OS: 'linux',
-      Sockets: [
-        { Process: '/usr/sbin/nginx', Pid: 80, Name: 'nginx', LocalAddress: '10.0.0.2', LocalPort: 80, RemoteAddress: '10.0.0.1', RemotePort: 43210, Protocol: 'TCP', State: 'ESTABLISHED' },
-        { Process: '/usr/sbin/unbound', Pid: 53, Name: 'unbound', LocalAddress: '::ffff:10.0.0.2', LocalPort: 53, RemoteAddress: '10.0.0.1', RemotePort: 5353, Protocol: 'UDP', State: 'ESTABLISHED' }
-      ]
-    }),
-    node(10, 'h2-eth0', 'host2', { Name: 'eth0', Type: 'device', TID: 'tid-h2-eth0', MAC: '02:00:00:00:01:05', MTU: 1500, IfIndex: 2, State: 'UP', IPV4: ['172.16.0.20/16'] })
-  ]
+  return conformanceNodes().map((node) => {
+    const promisc = promiscuous[node.ID]
+    return promisc === undefined ? node : { ...node, Metadata: { ...node.Metadata, Promisc: promisc } }
+  })
 }
 
 export function fixtureEdges (): GraphEdge[] {
-  const own = { RelationType: 'ownership' }
-  return [
-    edge(11, 'host1', 'ns1', own),
-    edge(12, 'ns1', 'ns1-eth0', own),
-    edge(13, 'ns1', 'ns1-lo', own),
-    edge(14, 'host1', 'veth1', own),
-    edge(15, 'host1', 'br0', own),
-    edge(16, 'host1', 'h1-eth0', own),
-    edge(17, 'host1', 'ns2', own),
-    edge(18, 'ns2', 'ns2-eth0', own),
-    edge(19, 'host2', 'h2-eth0', own),
-    edge(20, 'ns1-eth0', 'veth1', { RelationType: 'layer2', Type: 'veth' }),
-    edge(21, 'br0', 'veth1', { RelationType: 'layer2' }),
-    edge(22, 'h1-eth0', 'h2-eth0', { RelationType: 'layer2', Type: 'fabric' })
-  ]
+  return conformanceEdges()
 }
 
 /** An interface that came and went before the rest of the history: created, linked, deleted. */
 export function shortLived (): { node: GraphNode, edge: GraphEdge } {
   return {
-    node: node(23, 'tmp0', 'host1', { Name: 'tmp0', Type: 'veth', TID: 'tid-tmp0', MTU: 1500, IfIndex: 9, State: 'UP' }),
-    edge: edge(24, 'host1', 'tmp0', { RelationType: 'ownership' })
+    node: fixtureNode(23, 'tmp0', 'host1', { Name: 'tmp0', Type: 'veth', TID: 'tid-tmp0', MTU: 1500, IfIndex: 9, State: 'UP' }),
+    edge: fixtureEdge(24, 'host1', 'tmp0', { RelationType: 'ownership' })
   }
 }
 
-function metric (ab: number, ba: number, start: number, last: number): { ABPackets: number, ABBytes: number, BAPackets: number, BABytes: number, Start: number, Last: number } {
-  return { ABPackets: ab, ABBytes: ab * 100, BAPackets: ba, BABytes: ba * 100, Start: start, Last: last }
-}
-
 export function fixtureFlows (): Flow[] {
-  return [
-    {
-      UUID: 'f-tcp-ns1',
-      LayersPath: 'Ethernet/IPv4/TCP',
-      Application: 'TCP',
-      Link: { Protocol: 'ETHERNET', A: MAC.ns1eth0, B: MAC.ns2eth0, ID: 0 },
-      Network: { Protocol: 'IPV4', A: '10.0.0.1', B: '10.0.0.2', ID: 0 },
-      Transport: { Protocol: 'TCP', A: 43210, B: 80, ID: 0 },
-      Metric: { ...metric(10, 8, NOW - 120_000, NOW - 5_000), RTT: 512_000 },
-      LastUpdateMetric: metric(3, 2, NOW - 60_000, NOW - 5_000),
-      Start: NOW - 120_000,
-      Last: NOW - 5_000,
-      TrackingID: 'track-tcp',
-      L3TrackingID: 'l3-tcp',
-      ParentUUID: '',
-      NodeTID: 'tid-ns1-eth0',
-      CaptureID: 'cap-1',
-      RawPacketsCaptured: 0
-    },
-    {
-      UUID: 'f-tcp-veth1',
-      LayersPath: 'Ethernet/IPv4/TCP',
-      Application: 'TCP',
-      Link: { Protocol: 'ETHERNET', A: MAC.ns1eth0, B: MAC.ns2eth0, ID: 0 },
-      Network: { Protocol: 'IPV4', A: '10.0.0.1', B: '10.0.0.2', ID: 0 },
-      Transport: { Protocol: 'TCP', A: 43210, B: 80, ID: 0 },
-      Metric: metric(10, 8, NOW - 119_000, NOW - 4_000),
-      Start: NOW - 119_000,
-      Last: NOW - 4_000,
-      TrackingID: 'track-tcp',
-      L3TrackingID: 'l3-tcp',
-      ParentUUID: '',
-      NodeTID: 'tid-veth1',
-      CaptureID: 'cap-2',
-      RawPacketsCaptured: 0
-    },
-    {
-      UUID: 'f-dns',
-      LayersPath: 'Ethernet/IPv4/UDP/DNS',
-      Application: 'DNS',
-      Link: { Protocol: 'ETHERNET', A: MAC.ns1eth0, B: MAC.ns2eth0, ID: 0 },
-      Network: { Protocol: 'IPV4', A: '10.0.0.1', B: '10.0.0.2', ID: 0 },
-      Transport: { Protocol: 'UDP', A: 5353, B: 53, ID: 0 },
-      Metric: metric(1, 1, NOW - 30_000, NOW - 29_000),
-      LastUpdateMetric: metric(1, 1, NOW - 30_000, NOW - 29_000),
-      Start: NOW - 30_000,
-      Last: NOW - 29_000,
-      TrackingID: 'track-dns',
-      L3TrackingID: 'l3-dns',
-      ParentUUID: '',
-      NodeTID: 'tid-ns1-eth0',
-      CaptureID: 'cap-1',
-      RawPacketsCaptured: 0
-    },
-    {
-      UUID: 'f-icmp',
-      LayersPath: 'Ethernet/IPv4/ICMPv4',
-      Application: 'ICMPv4',
-      Link: { Protocol: 'ETHERNET', A: MAC.ns2eth0, B: MAC.ns1eth0, ID: 0 },
-      Network: { Protocol: 'IPV4', A: '10.0.0.2', B: '10.0.0.1', ID: 0 },
-      ICMP: { Type: 'ECHO', Code: 0, ID: 7 },
-      Metric: metric(4, 4, NOW - 50_000, NOW - 46_000),
-      Start: NOW - 50_000,
-      Last: NOW - 46_000,
-      TrackingID: 'track-icmp',
-      L3TrackingID: 'l3-icmp',
-      ParentUUID: '',
-      NodeTID: 'tid-ns1-eth0',
-      CaptureID: 'cap-1',
-      RawPacketsCaptured: 0,
-      FinishType: 1
-    },
-    {
-      UUID: 'f-old',
-      LayersPath: 'Ethernet/IPv4/TCP',
-      Application: 'TCP',
-      Link: { Protocol: 'ETHERNET', A: MAC.eth0, B: '02:00:00:00:01:05', ID: 0 },
-      Network: { Protocol: 'IPV4', A: '172.16.0.10', B: '172.16.0.20', ID: 0 },
-      Transport: { Protocol: 'TCP', A: 50000, B: 22, ID: 0 },
-      Metric: metric(100, 90, T0 + 600_000, T0 + 900_000),
-      LastUpdateMetric: metric(20, 18, T0 + 840_000, T0 + 900_000),
-      Start: T0 + 600_000,
-      Last: T0 + 900_000,
-      TrackingID: 'track-old',
-      L3TrackingID: 'l3-old',
-      ParentUUID: '',
-      NodeTID: 'tid-h1-eth0',
-      CaptureID: 'cap-3',
-      RawPacketsCaptured: 0,
-      FinishType: 2
-    }
-  ]
+  return conformanceFlows()
 }
