@@ -62,7 +62,15 @@ export const configSchema = obj({
     topology: obj({
       probes: { ...strList, default: ['netns', 'netlink', 'socketinfo'] },
       netlink: obj({ metrics_update: int(30, 1) }),
-      socketinfo: obj({ host_update: int(10, 1) }),
+      socketinfo: obj({
+        /** seconds between two scans of the host's socket tables (processes of each connection) */
+        host_update: int(10, 1),
+        /**
+         * seconds at least between two extra scans run when a capture sees a TCP connection open (SYN or
+         * SYN-ACK), so that connections shorter than host_update get their process too; 0 turns them off
+         */
+        on_connect_min_interval: { type: 'number', minimum: 0, default: 0.5 }
+      }),
       resync: int(30, 1)
     }),
     flow: obj({

@@ -29,7 +29,7 @@ export interface TopoflowConfig {
   agent: {
     /** operations endpoints (/metrics, /healthz, /readyz) of the capture agent */
     listen: string
-    topology: { probes: string[], netlink: { metrics_update: number }, socketinfo: { host_update: number }, resync: number }
+    topology: { probes: string[], netlink: { metrics_update: number }, socketinfo: { host_update: number, on_connect_min_interval: number }, resync: number }
     flow: { sflow: { bind_address: string, port_min: number, port_max: number }, pcapsocket: { bind_address: string, min_port: number, max_port: number } }
     capture: { stats_update: number, backend: 'cap' | 'pcap' }
     metadata: Record<string, unknown>

@@ -53,13 +53,14 @@ export function buildCaptureAgent (deps: CaptureAgentDeps): CaptureAgent {
     publishSockets: async (event) => { await bus.publish(topics.sockets, [socketsMessage(event)]) },
     intervals: {
       resync: config.agent.topology.resync * 1000,
-      sockets: config.agent.topology.socketinfo.host_update * 1000
+      sockets: config.agent.topology.socketinfo.host_update * 1000,
+      socketsOnConnect: config.agent.topology.socketinfo.on_connect_min_interval * 1000
     },
     ...(deps.now === undefined ? {} : { now: deps.now })
   })
   const stats = new Gauge({
     name: 'topoflow_capture_topology',
-    help: 'Topology agent counters: namespaces and interfaces seen, events published, resyncs, errors',
+    help: 'Topology agent counters: namespaces and interfaces seen, events published, resyncs, socket scans run for new connections, errors',
     labelNames: ['counter'],
     registers: [deps.registry],
     collect () {
@@ -72,7 +73,9 @@ export function buildCaptureAgent (deps: CaptureAgentDeps): CaptureAgent {
     host: config.host_id,
     logger,
     config: runtimeConfig(config),
-    resolve: async (query) => await resolveCaptureTargets(topology.graph(), query, now)
+    resolve: async (query) => await resolveCaptureTargets(topology.graph(), query, now),
+    // A connection shorter than the socket interval would otherwise never be seen with its process.
+    onConnectionOpened: () => { topology.requestSocketScan() }
   })
   captures = manager
   let resources: Subscription | undefined

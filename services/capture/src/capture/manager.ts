@@ -37,6 +37,11 @@ export interface CaptureManagerOptions {
   config?: Partial<CaptureRuntimeConfig>
   sourceFactory?: SourceFactory
   onInterfaceMetrics?: (event: CaptureInterfaceMetrics) => void
+  /**
+   * A live capture (afpacket, pcap) saw a TCP connection open (SYN or SYN-ACK): the agent wires it to
+   * a socket scan. Called per such packet: must be cheap and must not throw.
+   */
+  onConnectionOpened?: () => void
   /** Safety-net re-evaluation of every capture's query, seconds (graph changes also trigger one). */
   resyncSeconds?: number
   /** Captures × interfaces run at once; beyond, the pair gets State error. */
@@ -81,6 +86,9 @@ export const defaultSourceFactory: SourceFactory = (spec, target, config) => {
       throw new TopoflowError('TOPOFLOW_ERR_NOT_IMPLEMENTED', `Capture type ${type} is not supported by this agent (afpacket, pcap, pcapsocket, sflow are)`)
   }
 }
+
+/** Capture types whose packets cross this host's interfaces. */
+const liveTypes = new Set(['afpacket', 'pcap'])
 
 interface Running {
   key: string
@@ -281,6 +289,8 @@ export class CaptureManager {
       },
       onFlows: (flows) => this.#queueFlows(flows),
       onInterfaceMetrics: (ev, s) => this.#o.onInterfaceMetrics?.({ ...ev, CaptureID: s.captureId, Host: this.#o.host, NodeID: s.nodeId, NodeTID: s.nodeTID }),
+      // Only a live capture sees this host's own connections as they open; sFlow samples and pcap streams come from elsewhere.
+      ...(this.#o.onConnectionOpened === undefined || !liveTypes.has(type) ? {} : { onConnectionOpened: this.#o.onConnectionOpened }),
       logger: this.#log.child({ captureId: spec.UUID, nodeId: target.nodeId, iface: target.name })
     })
     const r: Running = { key, spec, target, session }

@@ -1,6 +1,7 @@
 import { TopoflowError, type Logger } from '@topoflow/core'
 import type { CaptureState, CaptureStatusInput, FlowInput } from '@topoflow/schemas'
-import { FlowTable, PacketDecoder, type DecoderOptions, type Flow, type FlowEmitReason, type FlowTableOptions } from '../flow/index.ts'
+import { FlowTable, PacketDecoder, type DecodedPacket, type DecoderOptions, type Segment, type Flow, type FlowEmitReason, type FlowTableOptions } from '../flow/index.ts'
+import { TCP_SYN, TRANSPORT_TCP } from '../flow/decode/packet.ts'
 import type { InterfaceMetricsEvent, PacketSource, SourcePacket } from '../sources/index.ts'
 
 export interface CaptureSessionOptions {
@@ -17,6 +18,12 @@ export interface CaptureSessionOptions {
   /** Receives every flow emission, already stamped and scaled. Must not throw. */
   onFlows: (flows: FlowInput[], reason: FlowEmitReason, session: CaptureSession) => void
   onInterfaceMetrics?: (event: InterfaceMetricsEvent, session: CaptureSession) => void
+  /**
+   * A packet opened a TCP connection (SYN, or SYN-ACK for when the SYN was missed): the agent scans
+   * its socket tables, so that a connection too short for the periodic scan still gets its process.
+   * Called per such packet, so it must be cheap; must not throw.
+   */
+  onConnectionOpened?: (session: CaptureSession) => void
   logger: Logger
   /** Distinct sampling rates (one flow table each) kept at once; packets of more are dropped. */
   maxTables?: number
@@ -99,7 +106,9 @@ export class CaptureSession {
     if (table === undefined) { this.packetsDropped++; return }
     try {
       const pkt = this.#decoder.decode(p.linkType, p.data, p.origLen)
-      if (pkt !== undefined) table.processPacket(pkt, p.tsSec, p.tsNsec)
+      if (pkt === undefined) return
+      table.processPacket(pkt, p.tsSec, p.tsNsec)
+      if (this.#opts.onConnectionOpened !== undefined && opensConnection(pkt)) this.#opts.onConnectionOpened(this)
     } catch (err) {
       // A bug must not end the capture: count the packet and go on.
       this.packetsDropped++
@@ -172,6 +181,18 @@ export class CaptureSession {
     const s = this.#decoder.stats
     return { packets: s.packets, decoded: s.decoded, skipped: s.skipped, errors: Object.fromEntries(s.errors) }
   }
+}
+
+/**
+ * A SYN (a client opens) or SYN-ACK (a server answers) at any level of the packet: the inner
+ * connection of a tunnel captured on the underlay may well be a local container's.
+ */
+function opensConnection (pkt: DecodedPacket): boolean {
+  for (let i = 0; i < pkt.segmentCount; i++) {
+    const seg = pkt.segments[i] as Segment
+    if (seg.transport === TRANSPORT_TCP && (seg.tcpFlags & TCP_SYN) !== 0) return true
+  }
+  return false
 }
 
 function scale (m: { ABPackets: number, ABBytes: number, BAPackets: number, BABytes: number }, rate: number): void {

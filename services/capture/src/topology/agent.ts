@@ -1,5 +1,5 @@
 import { availableParallelism, hostname as osHostname, release as osRelease } from 'node:os'
-import { TopoflowError, type Logger } from '@topoflow/core'
+import { jsonEqual, TopoflowError, type Logger } from '@topoflow/core'
 import { diffSnapshot, emptyGraph, hostSyncEvent, type EventContext } from './diff.ts'
 import { errorCode, nodeFsReader, type FsReader } from './fs-reader.ts'
 import { buildSnapshot, SnapshotCache, type NamespaceState } from './graph.ts'
@@ -14,7 +14,7 @@ import { defaultNetnsDirs, discoverNamespaces, ProcessNamespaces, ProcessScanGat
 import { execRunner, type CommandRunner } from './runner.ts'
 import { SocketWatcher } from './socket-watch.ts'
 import type { Metadata, NamespaceInfo, PublishedGraph, SocketInfo, SocketsEvent, TopologyEvent } from './types.ts'
-import { deepEqual, mapLimit } from './util.ts'
+import { mapLimit } from './util.ts'
 import { monitorCommand, spawnMonitor, watchNetnsDirs, watchOwnNamespace, type MonitorProcess, type Watch } from './watchers.ts'
 
 /** Timings of the agent, all in ms. */
@@ -33,6 +33,13 @@ export interface TopologyIntervals {
   /** Longest time between two socket scans that read every table, whatever the counters say. */
   socketsFullScan: number
   /**
+   * Least time between two socket scans asked for by connections that open ({@link TopologyAgent.requestSocketScan});
+   * 0 turns those scans off.
+   */
+  socketsOnConnect: number
+  /** Wait between a connection opening and its scan: the handshake completes, and a burst of connections shares one scan. */
+  socketsOnConnectDelay: number
+  /**
    * Scan of /proc for anonymous namespaces (named ones are watched), skipped while no process started
    * or ended since the last one; the resync scans anyway.
    */
@@ -50,6 +57,8 @@ export const defaultIntervals: TopologyIntervals = {
   watchedResync: 300_000,
   sockets: 5_000,
   socketsFullScan: 60_000,
+  socketsOnConnect: 500,
+  socketsOnConnectDelay: 20,
   namespaceScan: 5_000,
   retry: 1_000
 }
@@ -60,7 +69,7 @@ export interface TopologyAgentOptions {
   logger: Logger
   /** Receives topology events in order; a rejection makes the agent send a full HostSync later. */
   publish: (event: TopologyEvent) => void | Promise<void>
-  /** Receives the socket table of the host every `intervals.sockets`. */
+  /** Receives the socket table of the host every `intervals.sockets`, and when a connection scan finds it changed ({@link TopologyAgent.requestSocketScan}). */
   publishSockets?: (event: SocketsEvent) => void | Promise<void>
   now?: () => number
   intervals?: Partial<TopologyIntervals>
@@ -100,6 +109,8 @@ export interface TopologyAgentStats {
   monitors: number
   /** Long-lived `ip -batch` processes namespaces are read through. */
   ipSessions: number
+  /** Socket scans run because a capture saw a TCP connection open. */
+  socketScansOnConnect: number
 }
 
 /**
@@ -156,6 +167,11 @@ export class TopologyAgent {
   private readonly timers: NodeJS.Timeout[] = []
   private socketScan: Promise<void> | undefined
   private initialSocketScan: Promise<void> | undefined
+  /** A connection asked for a scan that has not started yet: later requests join it. */
+  private connectScanPending = false
+  private connectScanTimer: NodeJS.Timeout | undefined
+  /** When the last scan asked for by a connection started (agent clock). */
+  private lastConnectScan = -Infinity
   private monitorTask: Promise<void> | undefined
   private watching = false
 
@@ -173,7 +189,8 @@ export class TopologyAgent {
     publishErrors: 0,
     namespaceReadErrors: 0,
     skippedProcEntries: 0,
-    unresolvedLinks: 0
+    unresolvedLinks: 0,
+    socketScansOnConnect: 0
   }
 
   constructor (opts: TopologyAgentOptions) {
@@ -227,6 +244,7 @@ export class TopologyAgent {
     if (this.closed) return
     this.closed = true
     if (this.cycleTimer !== undefined) clearTimeout(this.cycleTimer)
+    if (this.connectScanTimer !== undefined) clearTimeout(this.connectScanTimer)
     for (const t of this.timers) clearInterval(t)
     this.ownWatch?.close()
     this.dirWatch?.close()
@@ -251,6 +269,49 @@ export class TopologyAgent {
   requestHostSync (): void {
     this.needHostSync = true
     this.schedule(0)
+  }
+
+  /**
+   * A TCP connection just opened on this host (a capture saw its SYN or SYN-ACK): scan the socket
+   * tables soon, so that a connection shorter than the periodic scan still shows up with its process.
+   * The scan runs `socketsOnConnectDelay` later, shared by every request until it starts, and at
+   * least `socketsOnConnect` after the previous one such scan; a scan under way is waited for, since
+   * it may have read the tables before the connection existed. The table is published only if it
+   * changed. Cheap to call per packet; never throws.
+   */
+  requestSocketScan (): void {
+    if (this.connectScanPending || this.intervals.socketsOnConnect === 0 || !this.started || this.closed) return
+    try {
+      this.connectScanPending = true
+      const wait = Math.max(this.intervals.socketsOnConnectDelay, this.lastConnectScan + this.intervals.socketsOnConnect - this.now())
+      this.connectScanTimer = setTimeout(() => {
+        this.connectScanTimer = undefined
+        void this.scanForConnection()
+      }, wait)
+      this.connectScanTimer.unref?.()
+    } catch (err) {
+      this.connectScanPending = false
+      this.counters.errors++
+      this.logger.warn({ err }, 'Cannot schedule a socket scan for a new connection')
+    }
+  }
+
+  private async scanForConnection (): Promise<void> {
+    // A scan under way may have read the tables before the connection existed: this one follows it.
+    while (this.socketScan !== undefined) await this.socketScan.catch(() => {})
+    // A connection that opens from now on needs a scan of its own: this one may read the tables before it exists.
+    this.connectScanPending = false
+    if (this.closed) return
+    try {
+      this.lastConnectScan = this.now()
+      this.counters.socketScansOnConnect++
+      // The host node takes the new table at the next periodic scan (or any cycle before) rather than
+      // now: connections may open many times a second, and each host node revision is archived.
+      await this.scanSocketsOnce(false, true)
+    } catch (err) {
+      this.counters.errors++
+      this.logger.warn({ err }, 'Socket scan for a new connection failed')
+    }
   }
 
   /** Current graph as published (or to be published): for tests and the all-in-one API. */
@@ -604,7 +665,8 @@ export class TopologyAgent {
     return toSend.length
   }
 
-  private async scanSocketsOnce (publishHostNode: boolean): Promise<void> {
+  /** `onlyIfChanged`: publish the table only when it differs from the last one (scans asked for by connections, which may come often). */
+  private async scanSocketsOnce (publishHostNode: boolean, onlyIfChanged = false): Promise<void> {
     if (this.socketScan !== undefined || this.closed) return
     this.socketScan = (async () => {
       try {
@@ -612,12 +674,13 @@ export class TopologyAgent {
         const result = await this.socketWatcher.scan()
         this.logger.debug({ full: result.full, reused: result.reused, walked: result.walked, namespaces: result.namespaces, sockets: result.sockets.length, ms: Date.now() - t0 }, 'Sockets scanned')
         this.counters.skippedProcEntries += result.skippedProcesses
-        const changed = this.sockets === undefined || !deepEqual(this.sockets, result.sockets)
+        const changed = this.sockets === undefined || !jsonEqual(this.sockets, result.sockets)
         // An equal table keeps its old array, so that the host node is not rebuilt for it.
         if (changed) this.sockets = result.sockets
         if (changed) this.stale = true
-        if (changed && publishHostNode) this.schedule(0)
-        if (this.publishSocketsEvent !== undefined && !this.closed) {
+        // Stale without a change here: a connection scan took the new table, and left the host node to this one.
+        if ((changed || this.stale) && publishHostNode) this.schedule(0)
+        if (this.publishSocketsEvent !== undefined && !this.closed && (changed || !onlyIfChanged)) {
           await this.publishSocketsEvent({ Host: this.hostId, Time: this.now(), Sockets: result.sockets })
         }
       } catch (err) {

@@ -1,22 +1,3 @@
-/** Structural equality for JSON-like values, ignoring object key order. */
-export function deepEqual (a: unknown, b: unknown): boolean {
-  if (a === b) return true
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false
-    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false
-    return true
-  }
-  if (Array.isArray(b)) return false
-  const ra = a as Record<string, unknown>
-  const rb = b as Record<string, unknown>
-  const ka = Object.keys(ra).filter(k => ra[k] !== undefined)
-  const kb = Object.keys(rb).filter(k => rb[k] !== undefined)
-  if (ka.length !== kb.length) return false
-  for (const k of ka) if (!deepEqual(ra[k], rb[k])) return false
-  return true
-}
-
 /**
  * Splits text holding several concatenated JSON values (what `ip -json -batch` prints, one value per
  * command) into the values' source texts, by tracking nesting depth outside of strings. Only arrays

@@ -145,3 +145,70 @@ export function udpPayloads (file: string): Buffer[] {
   }
   return out
 }
+
+export const TCP_FLAGS = { FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10 } as const
+
+function ipv6Bytes (ip: string): number[] {
+  const [head = '', tail] = ip.split('::')
+  const groups = (s: string): number[] => s === '' ? [] : s.split(':').map((g) => parseInt(g, 16))
+  const h = groups(head)
+  const t = tail === undefined ? [] : groups(tail)
+  const all = [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t]
+  return all.flatMap((g) => [g >> 8, g & 0xff])
+}
+
+/** An Ethernet/IPv4 (or IPv6, when `src` has a colon)/TCP frame with the given flags (TCP_FLAGS). */
+export function tcpFrame (o: { src: string, dst: string, sport: number, dport: number, flags: number, payload?: number, srcMac?: string, dstMac?: string }): Buffer {
+  const v6 = o.src.includes(':')
+  const ipLen = v6 ? 40 : 20
+  const payload = o.payload ?? 0
+  const b = Buffer.alloc(14 + ipLen + 20 + payload)
+  Buffer.from((o.dstMac ?? '02:00:00:00:00:0b').split(':').map((x) => parseInt(x, 16))).copy(b, 0)
+  Buffer.from((o.srcMac ?? '02:00:00:00:00:0a').split(':').map((x) => parseInt(x, 16))).copy(b, 6)
+  b.writeUInt16BE(v6 ? 0x86dd : 0x0800, 12)
+  if (v6) {
+    b[14] = 0x60
+    b.writeUInt16BE(20 + payload, 18)
+    b[20] = 6
+    b[21] = 64
+    Buffer.from(ipv6Bytes(o.src)).copy(b, 22)
+    Buffer.from(ipv6Bytes(o.dst)).copy(b, 38)
+  } else {
+    b[14] = 0x45
+    b.writeUInt16BE(20 + 20 + payload, 16)
+    b[22] = 64
+    b[23] = 6
+    Buffer.from(o.src.split('.').map(Number)).copy(b, 26)
+    Buffer.from(o.dst.split('.').map(Number)).copy(b, 30)
+    b.writeUInt16BE(csum(b, 14, 34), 24)
+  }
+  const t = 14 + ipLen
+  b.writeUInt16BE(o.sport, t)
+  b.writeUInt16BE(o.dport, t + 2)
+  b.writeUInt32BE(1000, t + 4)
+  b[t + 12] = 5 << 4
+  b[t + 13] = o.flags
+  b.writeUInt16BE(65535, t + 14)
+  return b
+}
+
+/** `inner` (an Ethernet frame) in VXLAN (UDP 4789) over Ethernet/IPv4 between `src` and `dst`. */
+export function vxlanFrame (inner: Buffer, src: string, dst: string, vni = 42): Buffer {
+  const outer = frame({ srcMac: '02:00:00:00:01:0a', dstMac: '02:00:00:00:01:0b', src, dst, sport: 50000, dport: 4789, payload: 8 + inner.length })
+  outer[42] = 0x08 // VXLAN flags: VNI valid
+  outer.writeUIntBE(vni, 46, 3)
+  inner.copy(outer, 50)
+  return outer
+}
+
+/** Every packet of a capture file, as a source hands them over. */
+export function pcapPackets (file: string): SourcePacket[] {
+  const reader = new PcapStreamReader()
+  reader.push(readFileSync(file))
+  reader.end()
+  const out: SourcePacket[] = []
+  for (let p = reader.next(); p !== undefined; p = reader.next()) {
+    out.push({ linkType: p.linkType, tsSec: p.tsSec, tsNsec: p.tsNsec, data: Buffer.from(p.data), origLen: p.origLen })
+  }
+  return out
+}

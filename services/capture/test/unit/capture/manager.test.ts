@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { silentLogger, TopoflowError } from '@topoflow/core'
 import { topics, type CaptureStatus, type Flow, type Resource } from '@topoflow/schemas'
 import { CaptureManager, parseCapture, type CaptureTarget, type SourceFactory } from '../../../src/capture/index.ts'
-import { FakeSource, frame, RecordingBus, waitFor } from './helpers.ts'
+import { FakeSource, frame, RecordingBus, TCP_FLAGS, tcpFrame, waitFor } from './helpers.ts'
 
 const T0 = 1_700_000_000_000
 const macA = '02:00:00:00:00:0a'
@@ -21,7 +21,7 @@ interface Harness {
   clock: { now: number }
 }
 
-function harness (opts: { failStart?: Record<string, Error>, maxPendingFlows?: number } = {}): Harness {
+function harness (opts: { failStart?: Record<string, Error>, maxPendingFlows?: number, onConnectionOpened?: () => void } = {}): Harness {
   const bus = new RecordingBus()
   const sources = new Map<string, FakeSource>()
   const targets = new Map<string, CaptureTarget[]>()
@@ -45,7 +45,8 @@ function harness (opts: { failStart?: Record<string, Error>, maxPendingFlows?: n
     sourceFactory: factory,
     config: { flowUpdateSeconds: 10, flowExpireSeconds: 60 },
     now: () => clock.now,
-    ...(opts.maxPendingFlows !== undefined ? { maxPendingFlows: opts.maxPendingFlows } : {})
+    ...(opts.maxPendingFlows !== undefined ? { maxPendingFlows: opts.maxPendingFlows } : {}),
+    ...(opts.onConnectionOpened !== undefined ? { onConnectionOpened: opts.onConnectionOpened } : {})
   })
   return { bus, manager, sources, targets, clock }
 }
@@ -226,5 +227,28 @@ test('changing a capture restarts its sessions; an unchanged update does not', a
   await h.manager.settled()
   assert.ok(first?.closed)
   assert.notEqual(h.sources.get('cap-1/node-eth0'), first)
+  await h.manager.close()
+})
+
+test('every session of a live capture reports TCP connections that open to onConnectionOpened; sFlow and pcapsocket do not', async () => {
+  let opened = 0
+  const h = harness({ onConnectionOpened: () => { opened++ } })
+  h.targets.set('q', [eth0, veth1])
+  h.manager.applyResource('cap-1', capture('cap-1', { GremlinQuery: 'q' }))
+  h.manager.applyResource('sf', capture('sf', { GremlinQuery: 'q', Type: 'sflow' }))
+  h.manager.applyResource('ps', capture('ps', { GremlinQuery: 'q', Type: 'pcapsocket' }))
+  await h.manager.settled()
+  // Another host's connections, sampled or streamed to this agent.
+  for (const id of ['sf', 'ps']) {
+    emitAt(h.sources.get(`${id}/node-eth0`) as FakeSource, tcpFrame({ src: '10.9.0.1', dst: '10.9.0.2', sport: 40000, dport: 22, flags: TCP_FLAGS.SYN }), T0)
+  }
+  assert.equal(opened, 0)
+  const onEth0 = h.sources.get('cap-1/node-eth0') as FakeSource
+  const onVeth1 = h.sources.get('cap-1/node-veth1') as FakeSource
+  emitAt(onEth0, tcpFrame({ src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 22, flags: TCP_FLAGS.SYN }), T0)
+  emitAt(onEth0, tcpFrame({ src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 22, flags: TCP_FLAGS.ACK }), T0 + 1)
+  emitAt(onVeth1, tcpFrame({ src: '10.1.0.2', dst: '10.1.0.1', sport: 22, dport: 40001, flags: TCP_FLAGS.SYN | TCP_FLAGS.ACK }), T0 + 2)
+  emitAt(onVeth1, udp('10.1.0.1', '10.1.0.2'), T0 + 3)
+  assert.equal(opened, 2)
   await h.manager.close()
 })
