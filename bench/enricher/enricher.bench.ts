@@ -36,15 +36,19 @@ function rawFlows (count: number): Flow[] {
 
 /** What the capture agents tell the enricher: 20 client hosts and the server, with their sockets. */
 async function publishLookups (bus: InProcessBus): Promise<void> {
-  const node = (host: string, ips: string[]): Record<string, unknown> => ({ ID: `${host}-eth0`, Host: host, Metadata: { Name: 'eth0', Type: 'device', IPV4: ips.map((ip) => `${ip}/16`) } })
+  // Each host's interface as the graph-builder publishes it on the compacted topology changes.
+  const node = (host: string, ips: string[]): { key: string, value: Record<string, unknown> } => ({
+    key: `${host}-eth0`,
+    value: { ElementType: 'node', Op: 'upsert', Time: 1, Node: { ID: `${host}-eth0`, Host: host, Origin: `agent.${host}`, CreatedAt: 1, UpdatedAt: 1, Revision: 1, Metadata: { Name: 'eth0', Type: 'device', IPV4: ips.map((ip) => `${ip}/16`) } } }
+  })
   const socket = (local: string, localPort: number, remote: string, remotePort: number, state: string, pid: number, name: string): Record<string, unknown> =>
     ({ LocalAddress: local, LocalPort: localPort, RemoteAddress: remote, RemotePort: remotePort, Protocol: 'TCP', State: state, Pid: pid, Name: name, Process: `/usr/bin/${name}` })
-  await bus.publish(topics.topologyEvents, [{ key: 'server', value: { Kind: 'HostSync', Host: 'server', Time: 1, Nodes: [node('server', [serverIp])] } }])
+  await bus.publish(topics.topologyChanges, [node('server', [serverIp])])
   await bus.publish(topics.sockets, [{ key: 'server', value: { Host: 'server', Time: 1, Sockets: [socket(serverIp, 80, '', 0, 'LISTEN', 100, 'nginx')] } }])
   for (let h = 0; h < 20; h++) {
     const host = `client-${h}`
     const mine = Array.from({ length: clients / 20 }, (_, k) => h * (clients / 20) + k)
-    await bus.publish(topics.topologyEvents, [{ key: host, value: { Kind: 'HostSync', Host: host, Time: 1, Nodes: [node(host, mine.map(clientIp))] } }])
+    await bus.publish(topics.topologyChanges, [node(host, mine.map(clientIp))])
     await bus.publish(topics.sockets, [{ key: host, value: { Host: host, Time: 1, Sockets: mine.map((c) => socket(clientIp(c), clientPort(c), serverIp, 80, 'ESTABLISHED', 1000 + c, 'curl')) } }])
   }
 }

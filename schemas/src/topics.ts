@@ -98,7 +98,7 @@ export const topicTable: { readonly [T in TopicName]: TopicSpec & { readonly nam
     key: 'element ID (tombstone after a delete)',
     schema: { file: 'topology/TopologyChange', name: 'topoflow.topology.v1.TopologyChange' },
     producers: ['graph-builder'],
-    consumers: ['api', 'other systems']
+    consumers: ['api', 'enricher', 'other systems']
   },
   'topoflow.resources.v1': {
     name: 'topoflow.resources.v1',

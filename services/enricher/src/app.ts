@@ -9,7 +9,7 @@ import { HostIndex } from './lookups/hosts.ts'
 import { K8sIndex } from './lookups/k8s.ts'
 import { SocketIndex } from './lookups/sockets.ts'
 import { enricherMetrics } from './metrics.ts'
-import type { EnrichedFlow, K8sEvent, RawFlow, SocketsSnapshot, TopologyEvent } from './types.ts'
+import type { EnrichedFlow, K8sEvent, RawFlow, SocketsSnapshot } from './types.ts'
 
 /** Where enriched flows are stored; `index()` resolves once the store acknowledged every flow. */
 export interface FlowIndexer {
@@ -62,12 +62,23 @@ export function buildEnricher (deps: EnricherDeps): Enricher {
 
   async function onLookups (batch: Array<BusMessage<unknown>>): Promise<void> {
     let socketsChanged = false
+    const invalid = new Map<string, number>()
     for (const m of batch) {
+      if (m.topic === topics.topologyChanges) {
+        // Tombstones count here: on the compacted changes topic they delete an element.
+        const outcome = lookups.hosts.applyChange(m.key, m.value)
+        if (outcome === 'applied') metrics.lookupEvents.inc({ topic: m.topic })
+        else if (outcome === 'invalid') invalid.set(m.topic, (invalid.get(m.topic) ?? 0) + 1)
+        continue
+      }
       if (m.value === null) continue
       metrics.lookupEvents.inc({ topic: m.topic })
       if (m.topic === topics.sockets) socketsChanged = lookups.sockets.apply(m.value as SocketsSnapshot) || socketsChanged
-      else if (m.topic === topics.topologyEvents) lookups.hosts.apply(m.value as TopologyEvent)
       else if (m.topic === topics.k8s) lookups.k8s.apply(m.value as K8sEvent)
+    }
+    for (const [topic, count] of invalid) {
+      metrics.lookupEventsInvalid.inc({ topic }, count)
+      logger.warn({ topic, count }, 'Lookup messages that are not what the topic should hold were skipped')
     }
     if (socketsChanged || buffer.size > 0) buffer.retry()
     metrics.pending.set(buffer.size)
@@ -111,7 +122,9 @@ export function buildEnricher (deps: EnricherDeps): Enricher {
       if (started) return
       const instance = deps.instanceId ?? randomUUID()
       const lookupsSub = await deps.bus.subscribe({
-        topics: [topics.topologyEvents, topics.sockets, topics.k8s],
+        // The materialized graph, not the raw topology events: a restart reads the live graph's size,
+        // not days of events.
+        topics: [topics.topologyChanges, topics.sockets, topics.k8s],
         group: `${deps.group ?? enricherGroup}-lookups-${instance}`,
         fromBeginning: true,
         handler: onLookups

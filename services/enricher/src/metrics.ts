@@ -10,6 +10,7 @@ export function enricherMetrics (registry: Registry): {
   pending: Gauge
   deadLetters: Counter<'reason'>
   lookupEvents: Counter<'topic'>
+  lookupEventsInvalid: Counter<'topic'>
   flowDelay: Gauge
 } {
   const registers = [registry]
@@ -22,6 +23,7 @@ export function enricherMetrics (registry: Registry): {
     pending: new Gauge({ name: 'topoflow_enricher_pending_flows', help: 'Flows waiting for socket data', registers }),
     deadLetters: new Counter({ name: 'topoflow_enricher_dead_letters_total', help: 'Flows that could not be indexed', labelNames: ['reason'], registers }),
     lookupEvents: new Counter({ name: 'topoflow_enricher_lookup_events_total', help: 'Lookup events applied, per topic', labelNames: ['topic'], registers }),
+    lookupEventsInvalid: new Counter({ name: 'topoflow_enricher_lookup_events_invalid_total', help: 'Lookup messages skipped because they are not what their topic holds, per topic', labelNames: ['topic'], registers }),
     flowDelay: new Gauge({ name: 'topoflow_enricher_flow_delay_seconds', help: 'How far behind the enricher is: now minus the last packet time of the newest flow update of the last batch', registers })
   }
 }

@@ -1,15 +1,12 @@
 import type {
-  Edge,
   EndpointEnrichment,
   Flow,
   FlowEnd,
   FlowLayerInput,
   FlowMetric as SchemaFlowMetric,
   K8sObjectEventInput,
-  Node,
   Socket,
   SocketSnapshot,
-  TopologyEvent as TopologyEventValue,
   TransportLayerInput
 } from '@topoflow/schemas'
 
@@ -50,15 +47,6 @@ export interface EnrichedFlow extends RawFlow {
 export type SocketEntry = Socket
 
 export type SocketsSnapshot = SocketSnapshot
-
-export type GraphElement = Pick<Node, 'ID' | 'Metadata' | 'Host'> & Partial<Pick<Edge, 'Parent' | 'Child'>>
-
-export type TopologyEvent = Pick<TopologyEventValue, 'Kind' | 'Host' | 'Time'> & {
-  Node?: GraphElement | null
-  Edge?: GraphElement | null
-  Nodes?: GraphElement[] | null
-  Edges?: GraphElement[] | null
-}
 
 export type K8sEvent = Pick<K8sObjectEventInput, 'Kind' | 'ObjectKind' | 'UID' | 'Namespace' | 'Name' | 'Time' | 'Object'>
 

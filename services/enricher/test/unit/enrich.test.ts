@@ -6,10 +6,7 @@ import { K8sIndex } from '../../src/lookups/k8s.ts'
 import { enrichFlow, type Lookups } from '../../src/enrich.ts'
 import { JoinBuffer } from '../../src/join-buffer.ts'
 import type { RawFlow, SocketEntry } from '../../src/types.ts'
-
-function iface (host: string, name: string, ips: string[]): { ID: string, Host: string, Metadata: Record<string, unknown> } {
-  return { ID: `${host}-${name}`, Host: host, Metadata: { Name: name, Type: 'veth', IPV4: ips } }
-}
+import { iface, nodeUpsert } from './topology-changes.ts'
 
 function sock (s: Partial<SocketEntry>): SocketEntry {
   return { LocalAddress: '', LocalPort: 0, RemoteAddress: '', RemotePort: 0, Protocol: 'TCP', State: 'ESTABLISHED', Pid: 0, Name: '', Process: '', NetnsInode: 0, NetnsName: null, ...s }
@@ -31,8 +28,10 @@ function tcpFlow (a: string, aPort: number, b: string, bPort: number, extra: Par
 
 function twoHosts (): Lookups {
   const hosts = new HostIndex()
-  hosts.apply({ Kind: 'HostSync', Host: 'client-host', Time: 1, Nodes: [iface('client-host', 'eth0', ['10.1.0.1/24']), iface('client-host', 'lo', ['127.0.0.1/8'])] })
-  hosts.apply({ Kind: 'HostSync', Host: 'server-host', Time: 1, Nodes: [iface('server-host', 'eth0', ['10.1.0.2/24'])] })
+  for (const n of [iface('client-host', 'eth0', ['10.1.0.1/24']), iface('client-host', 'lo', ['127.0.0.1/8']), iface('server-host', 'eth0', ['10.1.0.2/24'])]) {
+    const { key, value } = nodeUpsert(n)
+    hosts.applyChange(key, value)
+  }
   const sockets = new SocketIndex()
   sockets.apply({ Host: 'client-host', Time: 1, Sockets: [sock({ LocalAddress: '10.1.0.1', LocalPort: 40000, RemoteAddress: '10.1.0.2', RemotePort: 8000, Pid: 11, Name: 'curl', Process: '/usr/bin/curl' })] })
   sockets.apply({
@@ -143,11 +142,40 @@ test('a later update of a flow keeps the process an earlier update found', async
   const lookups = twoHosts()
   const first = sticky.apply(enrichFlow(tcpFlow('10.1.0.1', 40000, '10.1.0.2', 8000), lookups).flow)
   assert.equal(first.AEnrich.ProcessName, 'curl')
-  // curl exited: its socket is gone from the next table
+  // curl exited: its socket is gone from the tables, for longer than the index remembers gone sockets
   lookups.sockets.apply({ Host: 'client-host', Time: 9, Sockets: [] })
+  lookups.sockets.apply({ Host: 'client-host', Time: 9 + 181_000, Sockets: [] })
   const later = enrichFlow(tcpFlow('10.1.0.1', 40000, '10.1.0.2', 8000, { Last: 9000 }), lookups).flow
   assert.equal(later.AEnrich.ProcessName, null)
   const kept = sticky.apply(later)
   assert.deepEqual([kept.AEnrich.Pid, kept.AEnrich.ProcessName, kept.AEnrich.Process, kept.Last], [11, 'curl', '/usr/bin/curl', 9000])
   assert.equal(kept.BEnrich.ProcessName, 'python3')
+})
+
+test('a socket gone from its host table still answers for a while, behind the current ones', () => {
+  const idx = new SocketIndex({ retainMs: 60_000, maxDepartedPerHost: 2 })
+  const curl = sock({ LocalAddress: '10.1.0.1', LocalPort: 40100, RemoteAddress: '10.1.0.2', RemotePort: 80, Pid: 7, Name: 'curl' })
+  const dns = sock({ LocalAddress: '0.0.0.0', LocalPort: 53000, Protocol: 'UDP', RemotePort: 0, State: 'CLOSE', Pid: 7, Name: 'curl' })
+  idx.apply({ Host: 'h', Time: 1000, Sockets: [curl, dns] })
+  // The short connection ends before the next scan; its flow is emitted later.
+  idx.apply({ Host: 'h', Time: 11_000, Sockets: [] })
+  assert.equal(idx.find('h', 'TCP', '10.1.0.1', 40100, '10.1.0.2', 80)?.socket.Name, 'curl')
+  assert.equal(idx.find('h', 'UDP', '10.1.0.1', 53000, '10.1.0.53', 53)?.socket.Name, 'curl')
+  // A process holding the same endpoints now wins over the one gone.
+  const wget = sock({ ...curl, Pid: 8, Name: 'wget' })
+  idx.apply({ Host: 'h', Time: 21_000, Sockets: [wget] })
+  assert.equal(idx.find('h', 'TCP', '10.1.0.1', 40100, '10.1.0.2', 80)?.socket.Name, 'wget')
+  // ... and once it is gone too, it is the one remembered.
+  idx.apply({ Host: 'h', Time: 31_000, Sockets: [] })
+  assert.equal(idx.find('h', 'TCP', '10.1.0.1', 40100, '10.1.0.2', 80)?.socket.Name, 'wget')
+  // Forgotten after the retention, measured in snapshot time.
+  idx.apply({ Host: 'h', Time: 72_000, Sockets: [] })
+  assert.equal(idx.find('h', 'TCP', '10.1.0.1', 40100, '10.1.0.2', 80)?.socket.Name, 'wget', 'gone at 31 s: kept until 91 s')
+  assert.equal(idx.find('h', 'UDP', '10.1.0.1', 53000, '10.1.0.53', 53), undefined, 'gone at 11 s: forgotten after 71 s')
+  // Bounded per host: the oldest gone first.
+  idx.apply({ Host: 'h', Time: 73_000, Sockets: [1, 2, 3].map((i) => sock({ ...curl, LocalPort: 50000 + i, Name: `p${i}` })) })
+  idx.apply({ Host: 'h', Time: 74_000, Sockets: [] })
+  assert.equal(idx.find('h', 'TCP', '10.1.0.1', 40100, '10.1.0.2', 80), undefined)
+  assert.equal(idx.find('h', 'TCP', '10.1.0.1', 50001, '10.1.0.2', 80), undefined)
+  assert.equal(idx.find('h', 'TCP', '10.1.0.1', 50003, '10.1.0.2', 80)?.socket.Name, 'p3')
 })
