@@ -3,7 +3,7 @@ import { buildApp, type ApiApp } from '@topoflow/api'
 import { createRegistry, InProcessBus, loadConfig, silentLogger } from '@topoflow/core'
 import { MemoryFlowSource, MemoryGraph, runGremlin } from '@topoflow/gremlin'
 // seeded, so that every run benchmarks the same graph and the same start nodes
-import { seededRandom as prng } from '@topoflow/gremlin/conformance'
+import { seededRandom as prng } from '@topoflow/testing/seeded-random'
 import { topics } from '@topoflow/schemas'
 import Fastify from 'fastify'
 import type { Comparison } from '../src/report.ts'

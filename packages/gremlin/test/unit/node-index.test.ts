@@ -5,7 +5,7 @@ import {
   runGremlin
 } from '../../src/index.ts'
 import type { GraphNode, GremlinDeps } from '../../src/index.ts'
-import { seededRandom } from '../conformance/index.ts'
+import { seededRandom } from '@topoflow/testing/seeded-random'
 import { NOW, buildFlows, buildGraph, ids } from './fixture.ts'
 
 /** What `Has(key, value)` keeps, by scanning every node: the answer the index must give. */
