@@ -72,8 +72,9 @@ test('an HTTP flow between two namespace-hosts lands in OpenSearch with client a
   const pair = new VethPair('pl')
   pair.create()
   t.after(() => pair.destroy())
-  // The server's side sends at 8 Mbit/s: 4 MB take about 4 s, long enough for the 1 s socket tables
-  // to see the client's connection (curl's own --limit-rate lets bursts through: some runs took 0.2 s).
+  // The server's side sends at 8 Mbit/s: 4 MB take about 4 s (curl's own --limit-rate lets bursts
+  // through: some runs took 0.2 s). Socket tables are polled every 5 s: the client's connections are
+  // seen through the scan their SYN triggers.
   sh('ip', ['netns', 'exec', pair.nsB, 'tc', 'qdisc', 'add', 'dev', pair.ifB, 'root', 'tbf', 'rate', '8mbit', 'burst', '32kbit', 'latency', '400ms'])
   const www = mkdtempSync(join(tmpdir(), 'tf-www-'))
   const size = 4 * 1024 * 1024
@@ -88,7 +89,7 @@ test('an HTTP flow between two namespace-hosts lands in OpenSearch with client a
     OPENSEARCH_URL: infra.opensearchUrl,
     TOPOFLOW_LOGGING_LEVEL: 'warn',
     TOPOFLOW_FLOW_UPDATE: '1',
-    TOPOFLOW_AGENT_TOPOLOGY_SOCKETINFO_HOST_UPDATE: '1',
+    TOPOFLOW_AGENT_TOPOLOGY_SOCKETINFO_HOST_UPDATE: '5',
     TOPOFLOW_OPENSEARCH_REPLICAS: '0',
     TOPOFLOW_OPENSEARCH_BULK_FLUSH_MS: '200',
     TOPOFLOW_ANALYZER_LISTEN: api,
@@ -169,4 +170,31 @@ test('an HTTP flow between two namespace-hosts lands in OpenSearch with client a
   // The API answers Skydive's flow queries from the same OpenSearch documents.
   const viaApi = await gremlin(`G.Flows().Has('CaptureID', '${capture.UUID}', 'Transport', 8000)`) as Array<{ UUID: string, AEnrich: { ProcessName: string }, BEnrich: { ProcessName: string } }>
   assert.deepEqual(viaApi.map((f) => [f.UUID, f.AEnrich.ProcessName, f.BEnrich.ProcessName]), [[doc.flow.id, 'curl', 'python3']])
+
+  // A connection of 0.3 s, far shorter than the socket poll: the capture's SYN has host A's sockets
+  // scanned at once, and the enricher still knows the gone socket when the flow's updates come.
+  const quick = runOnHost(agentA, ['python3', '-c', [
+    'import socket, time',
+    `s = socket.create_connection(('${pair.ipB}', 8000))`,
+    'print(s.getsockname()[1], flush=True)',
+    "s.sendall(b'HEAD / HTTP/1.0\\r\\n\\r\\n')",
+    'time.sleep(0.3)',
+    's.close()'
+  ].join('\n')])
+  const quickPid = await quick.pid
+  assert.equal((await quick.running.done).code, 0)
+  const quickPort = Number(quick.running.stdout.split('\n')[1])
+  let quickDoc: FlowDoc | undefined
+  await waitFor(async () => {
+    const res = await fetch(`${infra.opensearchUrl}/topoflow-flows-*/_search`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ size: 10, query: { bool: { filter: [{ term: { 'flow.capture_id': capture.UUID } }, { term: { 'source.port': quickPort } }] } } })
+    })
+    const body = await res.json() as { hits?: { hits: Array<{ _source: FlowDoc }> } }
+    quickDoc = body.hits?.hits.find((h) => h._source.source.process !== undefined)?._source ?? body.hits?.hits[0]?._source
+    return quickDoc?.source.process !== undefined
+  }, { timeout: 30_000, interval: 500 }).catch(() => { /* asserted below with what was found */ })
+  assert.ok(quickDoc !== undefined, `no flow document for the short connection from port ${quickPort}\n${logs()}`)
+  assert.deepEqual(quickDoc.source.process, { ...quickDoc.source.process, name: 'python3', pid: quickPid })
 })
