@@ -1,4 +1,4 @@
-export { topics, topicTable, topicNames, isTopicName } from './topics.ts'
+export { topics, topicTable, topicNames, isTopicName, topologyChangesMarkerPrefix } from './topics.ts'
 export type { TopicName, TopicKey, TopicSpec, CleanupPolicy } from './topics.ts'
 export { codecFor, codecForVersion, identifySchema, singleObjectMagic, headerLength } from './codec.ts'
 export type { Codec } from './codec.ts'

@@ -11,6 +11,13 @@ export const topics = {
   dlq: 'topoflow.dlq.v1'
 } as const
 
+/**
+ * Key prefix of the graph-builder's recovery markers on `topoflow.topology.changes.v1`: a null value
+ * under `<prefix><uuid>` that the graph-builder publishes and reads back to know it replayed the topic
+ * to its end. Not an element: consumers skip it (as a tombstone, it deletes nothing).
+ */
+export const topologyChangesMarkerPrefix = '__topoflow_recovery__/'
+
 export type TopicKey = keyof typeof topics
 export type TopicName = (typeof topics)[TopicKey]
 

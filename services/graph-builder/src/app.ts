@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { TopoflowError, toTopoflowError, type Bus, type BusMessage, type Logger, type Registry, type Subscription, type TopoflowConfig } from '@topoflow/core'
-import { topics } from '@topoflow/schemas'
+import { topics, topologyChangesMarkerPrefix } from '@topoflow/schemas'
 import { GraphEngine } from './graph/engine.ts'
 import type { ChangeRecord } from './graph/store.ts'
 import { parseFabric } from './fabric/parser.ts'
@@ -41,9 +41,6 @@ export interface GraphBuilder {
   flushed(): Promise<void>
   ready(): boolean
 }
-
-/** Marks the end of the replay of the changes topic; other consumers see an unknown tombstone. */
-const recoveryMarkerPrefix = '__topoflow_recovery__/'
 
 const inputTopics = [topics.topologyEvents, topics.sockets, topics.k8s, topics.captureStatus] as const
 
@@ -165,7 +162,7 @@ export function buildGraphBuilder (opts: GraphBuilderOptions): GraphBuilder {
   }
 
   const recover = async (): Promise<void> => {
-    const marker = `${recoveryMarkerPrefix}${randomUUID()}`
+    const marker = `${topologyChangesMarkerPrefix}${randomUUID()}`
     let restored = 0
     let sawMarker = false
     // Waiting is about wall time, not graph time: the injected clock may stand still (tests, replays).
@@ -178,7 +175,7 @@ export function buildGraphBuilder (opts: GraphBuilderOptions): GraphBuilder {
       handler: async (batch) => {
         lastMessageAt = wall()
         for (const m of batch) {
-          if (m.key?.startsWith(recoveryMarkerPrefix) === true) {
+          if (m.key?.startsWith(topologyChangesMarkerPrefix) === true) {
             if (m.key === marker) sawMarker = true
             continue
           }

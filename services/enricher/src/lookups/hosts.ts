@@ -1,14 +1,10 @@
+import { topologyChangesMarkerPrefix } from '@topoflow/schemas'
+
 export interface AddressOwner { host: string, interface: string }
 
 /** What applying one message of the changes topic did; the caller counts `invalid` ones. */
 export type ChangeOutcome = 'applied' | 'ignored' | 'invalid'
 
-/**
- * The graph-builder's recovery marker: a null value under this key prefix proves it read the changes
- * topic to its end. Not an element: a tombstone under it deletes nothing. (Its own constant, not an
- * import: services share only schemas and packages.)
- */
-const recoveryMarkerPrefix = '__topoflow_recovery__/'
 
 /** What the index keeps of a node that carries addresses; the rest of its metadata is not needed. */
 interface NodeClaim { host: string, name: string, addresses: string[] }
@@ -41,7 +37,7 @@ export class HostIndex {
   applyChange (key: string | null, value: unknown): ChangeOutcome {
     if (value === null || value === undefined) {
       if (key === null || key === '') return 'invalid'
-      if (key.startsWith(recoveryMarkerPrefix)) return 'ignored'
+      if (key.startsWith(topologyChangesMarkerPrefix)) return 'ignored'
       // The key may be an edge's: deleting an unknown node ID is a no-op.
       this.#remove(key)
       return 'applied'
