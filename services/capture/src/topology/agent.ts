@@ -676,10 +676,9 @@ export class TopologyAgent {
         this.counters.skippedProcEntries += result.skippedProcesses
         const changed = this.sockets === undefined || !jsonEqual(this.sockets, result.sockets)
         // An equal table keeps its old array, so that the host node is not rebuilt for it.
-        if (changed) this.sockets = result.sockets
-        if (changed) this.stale = true
-        // Stale without a change here: a connection scan took the new table, and left the host node to this one.
-        if ((changed || this.stale) && publishHostNode) this.schedule(0)
+        if (changed) { this.sockets = result.sockets; this.stale = true }
+        // Also stale without a change here: a connection scan took the new table and left the host node to this one.
+        if (this.stale && publishHostNode) this.schedule(0)
         if (this.publishSocketsEvent !== undefined && !this.closed && (changed || !onlyIfChanged)) {
           await this.publishSocketsEvent({ Host: this.hostId, Time: this.now(), Sockets: result.sockets })
         }
