@@ -12,14 +12,6 @@ export function u32 (d: Uint8Array, i: number): number {
   return (((d[i] as number) << 24) | ((d[i + 1] as number) << 16) | ((d[i + 2] as number) << 8) | (d[i + 3] as number)) >>> 0
 }
 
-const hex: string[] = []
-for (let i = 0; i < 256; i++) hex.push(i.toString(16).padStart(2, '0'))
-
-/** `aa:bb:cc:dd:ee:ff`, as Go's net.HardwareAddr prints it. */
-export function formatMac (d: Uint8Array, i: number): string {
-  return `${hex[d[i] as number]}:${hex[d[i + 1] as number]}:${hex[d[i + 2] as number]}:${hex[d[i + 3] as number]}:${hex[d[i + 4] as number]}:${hex[d[i + 5] as number]}`
-}
-
 const decimal: string[] = []
 for (let i = 0; i < 256; i++) decimal.push(String(i))
 
