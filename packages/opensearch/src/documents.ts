@@ -175,7 +175,7 @@ export function flowDocument (flow: EnrichedFlow): Doc {
     put(icmp, 'id', flow.ICMP.ID)
     putObject(f, 'icmp', icmp)
   }
-  if (m !== null) putObject(f, 'metric', counters(m))
+  putObject(f, 'metric', counters(m))
   if (flow.LastUpdateMetric !== null) putObject(f, 'last_update_metric', counters(flow.LastUpdateMetric))
   putObject(doc, 'flow', f)
   putObject(doc, 'source', endpoint(flow, 'A', true))
