@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { once } from 'node:events'
 import type { Readable, Writable } from 'node:stream'
@@ -48,6 +49,21 @@ export interface PcapFlowOptions extends Omit<FlowTableOptions, 'onFlows'>, Deco
   filter?: PacketFilter
   /** Called once at the end, also when the input was malformed. */
   onSummary?: (summary: PcapRunSummary) => void
+  /** Called every `progressIntervalMs` while the capture is read, and once at the end (`done`). */
+  onProgress?: (progress: PcapProgress) => void
+  /** Default 1000. */
+  progressIntervalMs?: number
+}
+
+/** How far a capture has been read. */
+export interface PcapProgress {
+  /** Bytes of the capture consumed. */
+  bytes: number
+  packets: number
+  /** Flows created so far (flows that ended included). */
+  flows: number
+  /** The capture is read to its end (or to the error that ended it). */
+  done: boolean
 }
 
 type Source = string | Readable | AsyncIterable<Buffer | Uint8Array>
@@ -113,11 +129,20 @@ export async function * flowBatchesFromPcap (source: Source, opts: PcapFlowOptio
     }
   }
 
+  const onProgress = opts.onProgress
+  const progressMs = opts.progressIntervalMs ?? 1000
+  let nextProgress = onProgress === undefined ? Infinity : Date.now() + progressMs
+  const progress = (done: boolean): void => {
+    onProgress?.({ bytes: reader.offset, packets: decoder.stats.packets, flows: table.counters.flowsCreated, done })
+  }
+
   const chunks = typeof source === 'string' ? fileChunks(source, reader) : source
   try {
     for await (const chunk of chunks as AsyncIterable<Buffer | Uint8Array | string>) {
       reader.push(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
       drain()
+      // Checked per chunk (4 MiB of a file): the clock is not read per packet.
+      if (Date.now() >= nextProgress) { progress(false); nextProgress = Date.now() + progressMs }
       if (pending.length > 0) yield take()
     }
     reader.end()
@@ -136,6 +161,7 @@ export async function * flowBatchesFromPcap (source: Source, opts: PcapFlowOptio
   // be written and forgotten before the next one is made.
   while (table.flush(countOnly ? Infinity : FLUSH_BATCH)) if (pending.length > 0) yield take()
   if (pending.length > 0) yield take()
+  progress(true)
   if (opts.onSummary !== undefined) {
     const errors: Record<string, number> = {}
     for (const [k, v] of [...decoder.stats.errors].sort((a, b) => a[0] < b[0] ? -1 : 1)) errors[k] = v
@@ -240,6 +266,9 @@ const usage = `Usage: topoflow pcap FILE|- [options]
 Reads a pcap or pcapng capture and prints each flow, as it is when it expires or at the end of
 the capture, as one Skydive flow JSON object per line.
   --summary              print one JSON object of totals instead of the flows
+  --progress             show how far the capture is read, on standard error (the default when
+                         standard error is a terminal); --no-progress: never
+  --progress-interval S  seconds between progress lines (default 1)
   --key-mode L2|L3       flow key layers (default L2: MAC addresses are part of the key)
   --update SECONDS       update period (default 60)
   --expire SECONDS       idle expiry (default 600)
@@ -253,6 +282,50 @@ the capture, as one Skydive flow JSON object per line.
   --host IP              keep packets from or to IP; repeatable
   --port N               keep packets from or to port N; repeatable
   --vlan N               keep packets tagged with VLAN N; repeatable`
+
+/**
+ * Progress lines on `err`: on a terminal one line rewritten in place, elsewhere one line each
+ * time. A line is skipped while the previous one is still being written (progress never holds
+ * the reading back).
+ */
+function progressPrinter (err: Writable, tty: boolean, size: number | undefined): (p: PcapProgress) => void {
+  const started = Date.now()
+  return (p) => {
+    const seconds = Math.max(0.001, (Date.now() - started) / 1000)
+    const rate = p.packets / seconds
+    let line: string
+    if (p.done) line = `done: ${bytesText(p.bytes)}, ${countText(p.packets)} packets in ${seconds.toFixed(1)} s (${countText(rate)}/s), ${countText(p.flows)} flows`
+    else {
+      const read = size === undefined || size === 0 ? bytesText(p.bytes) : `${(100 * p.bytes / size).toFixed(1)}% of ${bytesText(size)}`
+      const left = size === undefined || p.bytes === 0 ? '' : `, ${durationText((size - p.bytes) * seconds / p.bytes)} left`
+      line = `${read}, ${countText(p.packets)} packets (${countText(rate)}/s), ${countText(p.flows)} flows${left}`
+    }
+    if (!p.done && err.writableNeedDrain) return
+    err.write(tty ? `\r\x1b[Ktopoflow pcap: ${line}${p.done ? '\n' : ''}` : `topoflow pcap: ${line}\n`)
+  }
+}
+
+function fileSize (path: string): number | undefined {
+  try { return statSync(path).size } catch { return undefined }
+}
+
+function countText (n: number): string {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`
+  if (n >= 1e4) return `${(n / 1e3).toFixed(1)}k`
+  return String(Math.round(n))
+}
+
+function bytesText (n: number): string {
+  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(2)} GiB`
+  if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MiB`
+  if (n >= 2 ** 10) return `${(n / 2 ** 10).toFixed(1)} KiB`
+  return `${n} B`
+}
+
+function durationText (seconds: number): string {
+  const s = Math.ceil(seconds)
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`
+}
 
 async function write (out: Writable, text: string): Promise<void> {
   if (!out.write(text)) await once(out, 'drain')
@@ -278,6 +351,9 @@ export async function runPcapCommand (argv: string[], stdout: Writable, stderr: 
       strict: true,
       options: {
         summary: { type: 'boolean' },
+        progress: { type: 'boolean' },
+        'no-progress': { type: 'boolean' },
+        'progress-interval': { type: 'string' },
         'key-mode': { type: 'string' },
         update: { type: 'string' },
         expire: { type: 'string' },
@@ -323,7 +399,8 @@ export async function runPcapCommand (argv: string[], stdout: Writable, stderr: 
       extraTcpMetric: v['extra-tcp-metric'] === true,
       includeUpdates: v.updates === true,
       nodeTID: v['node-tid'],
-      captureID: v['capture-id']
+      captureID: v['capture-id'],
+      progressIntervalMs: (positiveNumber('progress-interval', v['progress-interval']) ?? 1) * 1000
     }
     if (Object.keys(filter).length > 0) opts.filter = filter
   } catch (err) {
@@ -335,6 +412,8 @@ export async function runPcapCommand (argv: string[], stdout: Writable, stderr: 
   const source: Source = file === '-' ? (stdin ?? process.stdin) : file
   const summaryOnly = v.summary === true
   if (summaryOnly) opts.countOnly = true
+  const tty = (stderr as { isTTY?: boolean }).isTTY === true
+  if (v['no-progress'] !== true && (v.progress === true || tty)) opts.onProgress = progressPrinter(stderr, tty, file === '-' ? undefined : fileSize(file))
   let code = 0
   let batch = ''
   try {

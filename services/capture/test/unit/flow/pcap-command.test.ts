@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { PassThrough, Readable } from 'node:stream'
-import { runPcapCommand, type Flow } from '../../../src/flow/index.ts'
+import { flowBatchesFromPcap, runPcapCommand, type Flow, type PcapProgress, type PcapRunSummary } from '../../../src/flow/index.ts'
 import { frame, pcap, pcapFile } from './helpers.ts'
 
 async function run (argv: string[], stdin?: Readable): Promise<{ code: number, out: string, err: string }> {
@@ -64,4 +64,49 @@ test('usage errors exit with 2 and say what is wrong', async () => {
   const missing = await run(['/nonexistent/file.pcap'])
   assert.equal(missing.code, 1)
   assert.match(missing.err, /Cannot read capture/)
+})
+
+test('progress: reported while reading and once at the end, with every byte and packet counted', async () => {
+  const bytes = readFileSync(pcap('ssh.pcap'))
+  const seen: PcapProgress[] = []
+  let summary: PcapRunSummary | undefined
+  const stdin = Readable.from((function * () { for (let i = 0; i < bytes.length; i += 333) yield bytes.subarray(i, i + 333) })())
+  for await (const _ of flowBatchesFromPcap(stdin, { progressIntervalMs: 0, onProgress: (p) => seen.push({ ...p }), onSummary: (s) => { summary = s } })) { /* flows are not needed */ }
+  assert.ok(summary !== undefined)
+  assert.ok(seen.length > 10, `${seen.length} progress reports`)
+  for (let i = 1; i < seen.length; i++) assert.ok((seen[i] as PcapProgress).bytes >= (seen[i - 1] as PcapProgress).bytes)
+  assert.deepEqual(seen.filter(p => p.done), [seen.at(-1)])
+  assert.deepEqual(seen.at(-1), { bytes: bytes.length, packets: summary.packets, flows: summary.flows, done: true })
+})
+
+test('topoflow pcap --progress writes progress lines on standard error, never on standard output', async () => {
+  const bytes = readFileSync(pcap('ssh.pcap'))
+  // Chunks a few milliseconds apart, so that lines come while reading.
+  const slowly = (): Readable => Readable.from((async function * () {
+    for (let i = 0; i < bytes.length; i += 2048) { await new Promise((resolve) => setTimeout(resolve, 5)); yield bytes.subarray(i, i + 2048) }
+  })())
+  const r = await run(['-', '--summary', '--progress', '--progress-interval', '0.001'], slowly())
+  assert.equal(r.code, 0)
+  assert.equal(JSON.parse(r.out).packets, 54)
+  const lines = r.err.trim().split('\n')
+  assert.ok(lines.length >= 2, r.err)
+  assert.ok(lines.slice(0, -1).every(l => /^topoflow pcap: [\d.]+ (B|KiB), \d+ packets \([\d.k]+\/s\), \d+ flows$/.test(l)), r.err)
+  assert.match(lines.at(-1) as string, new RegExp(`^topoflow pcap: done: 12\\.5 KiB, 54 packets in [\\d.]+ s \\([\\d.kM]+/s\\), \\d+ flows$`))
+
+  // A file: its share read and the time left; on a terminal one line rewritten in place, by default.
+  const tty = new PassThrough() as PassThrough & { isTTY: boolean }
+  tty.isTTY = true
+  const errs: Buffer[] = []
+  tty.on('data', (c: Buffer) => errs.push(c))
+  assert.equal(await runPcapCommand([pcap('ssh.pcap'), '--summary'], new PassThrough(), tty), 0)
+  assert.match(Buffer.concat(errs).toString(), /^\r\x1b\[Ktopoflow pcap: done: 12\.5 KiB, \d+ packets in [\d.]+ s .*flows\n$/)
+  errs.length = 0
+  assert.equal(await runPcapCommand([pcap('ssh.pcap'), '--summary', '--no-progress'], new PassThrough(), tty), 0)
+  assert.equal(Buffer.concat(errs).length, 0)
+
+  // Not a terminal and not asked for: nothing. A bad interval is a usage error.
+  assert.equal((await run([pcap('ssh.pcap'), '--summary'])).err, '')
+  const bad = await run([pcap('ssh.pcap'), '--progress-interval', '0'])
+  assert.equal(bad.code, 2)
+  assert.match(bad.err, /--progress-interval expects a positive number, got '0'/)
 })
