@@ -19,3 +19,10 @@ export function createLogger (opts: { level?: string, name?: string, destination
 export function silentLogger (): Logger {
   return pino({ level: 'silent' })
 }
+
+/** A logger that keeps every record it writes, parsed, in `records` (for tests that check what is logged). */
+export function recordingLogger (level = 'info'): { logger: Logger, records: Array<Record<string, unknown>> } {
+  const records: Array<Record<string, unknown>> = []
+  const logger = pino({ level }, { write: (line: string) => { records.push(JSON.parse(line) as Record<string, unknown>) } })
+  return { logger, records }
+}

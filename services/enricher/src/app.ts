@@ -27,6 +27,8 @@ export interface EnricherDeps {
   instanceId?: string
   /** Consumer group sharing the raw flow partitions (default `topoflow-enricher`). */
   group?: string
+  /** While the lookup topics are read at start, how far it got is logged this often (ms, default 5000). */
+  catchUpProgressMs?: number
 }
 
 export interface Enricher {
@@ -59,8 +61,10 @@ export function buildEnricher (deps: EnricherDeps): Enricher {
   const subscriptions: Subscription[] = []
   let ticker: NodeJS.Timeout | undefined
   let started = false
+  let lookupMessagesRead = 0
 
   async function onLookups (batch: Array<BusMessage<unknown>>): Promise<void> {
+    lookupMessagesRead += batch.length
     let socketsChanged = false
     const invalid = new Map<string, number>()
     for (const m of batch) {
@@ -133,8 +137,12 @@ export function buildEnricher (deps: EnricherDeps): Enricher {
       // Flows joined against half-read lookups would go out without their processes: read them to
       // their end first (bounded: a lookup topic that cannot be read must not stall flows forever).
       const t0 = now()
+      const progress = setInterval(() => {
+        logger.info({ ms: now() - t0, messages: lookupMessagesRead, hosts: lookups.hosts.hostCount, addresses: lookups.hosts.addressCount }, 'Reading the lookup topics')
+      }, deps.catchUpProgressMs ?? 5000)
       const caughtUp = await Promise.race([lookupsSub.caughtUp.then(() => true), sleep(lookupCatchUpMs, false, { ref: false })])
-      if (caughtUp) logger.info({ ms: now() - t0 }, 'Lookup topics read to their end')
+        .finally(() => { clearInterval(progress) })
+      if (caughtUp) logger.info({ ms: now() - t0, messages: lookupMessagesRead }, 'Lookup topics read to their end')
       else logger.warn({ ms: lookupCatchUpMs }, 'Lookup topics still being read; enriching flows with what is known so far')
       // From the beginning for a group without offsets: flows published before the very first start count too.
       subscriptions.push(await deps.bus.subscribe({ topics: [topics.flowsRaw], group: deps.group ?? enricherGroup, fromBeginning: true, handler: onFlows, maxBatch: 1000 }))

@@ -27,6 +27,8 @@ export interface GraphBuilderOptions {
   recoveryIdleMs?: number
   /** recovery fails start-up past this (ms) */
   recoveryTimeoutMs?: number
+  /** a recovery still under way logs how far it got this often (ms, default 5000) */
+  recoveryProgressMs?: number
   pendingMax?: number
   compileQuery?: QueryCompiler
 }
@@ -192,12 +194,18 @@ export function buildGraphBuilder (opts: GraphBuilderOptions): GraphBuilder {
       await bus.publish(topics.topologyChanges, [{ key: marker, value: null }])
       const idleMs = opts.recoveryIdleMs ?? 500
       const deadline = wall() + (opts.recoveryTimeoutMs ?? 120_000)
+      const progressMs = opts.recoveryProgressMs ?? 5000
+      let nextProgress = wall() + progressMs
       // The marker proves its partition is read to the end; a short quiet spell covers the others.
       while (!(sawMarker && wall() - lastMessageAt >= idleMs)) {
         if (wall() > deadline) {
           throw new TopoflowError('TOPOFLOW_ERR_TIMEOUT', `Graph recovery from ${topics.topologyChanges} did not finish in time (${restored} changes read, marker ${sawMarker ? 'seen' : 'not seen'})`, { retriable: true })
         }
         await new Promise((resolve) => setTimeout(resolve, Math.min(50, idleMs)))
+        if (wall() >= nextProgress) {
+          logger.info({ restored, markerSeen: sawMarker, nodes: engine.store.nodeCount, edges: engine.store.edgeCount }, 'Recovering the graph from the changes topic')
+          nextProgress = wall() + progressMs
+        }
       }
     } finally {
       await sub.close()

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { InProcessBus, createRegistry, loadConfig, silentLogger, type BusMessage } from '@topoflow/core'
+import { InProcessBus, createRegistry, loadConfig, recordingLogger, silentLogger, type BusMessage, type SubscribeOptions, type Subscription } from '@topoflow/core'
 import { codecFor, isTopicName, topicTable, topics } from '@topoflow/schemas'
 import { buildEnricher, type EnrichedFlow } from '../../src/index.ts'
 import { iface, nodeDelete, nodeUpsert, recoveryMarker } from './topology-changes.ts'
@@ -89,4 +89,32 @@ test('a restarted enricher rebuilds its host map from the compacted changes topi
   assert.equal(hosts.lookup('fd00:9::1'), undefined)
   await after.close()
   await bus.close()
+})
+
+test('while the lookup topics are read at start, how far it got is logged', async () => {
+  // Reading the lookup topics takes a while here: their subscription reports itself caught up 80 ms late.
+  class SlowLookupsBus extends InProcessBus {
+    override async subscribe<T> (opts: SubscribeOptions<T>): Promise<Subscription> {
+      const sub = await super.subscribe(opts)
+      if (!opts.topics.includes(topics.topologyChanges)) return sub
+      return { close: async () => { await sub.close() }, caughtUp: sub.caughtUp.then(async () => { await new Promise((resolve) => setTimeout(resolve, 80)) }) }
+    }
+  }
+  const bus = new SlowLookupsBus({ compactedTopics: [topics.topologyChanges] })
+  await bus.publish(topics.topologyChanges, [nodeUpsert(iface('h1', 'eth0', ['10.9.0.1/24'])), nodeUpsert(iface('h2', 'eth0', ['10.9.0.2/24']))])
+  const { logger, records: lines } = recordingLogger()
+  const enricher = buildEnricher({ config, bus, logger, registry: createRegistry('enricher', { processMetrics: false }), catchUpProgressMs: 20 })
+  await enricher.start()
+  await enricher.close()
+  await bus.close()
+  const progress = lines.filter((l) => l.msg === 'Reading the lookup topics')
+  assert.ok(progress.length >= 2, JSON.stringify(lines))
+  assert.deepEqual({ ...progress.at(-1), ms: 0, time: 0, pid: 0, hostname: '' }, { level: 30, time: 0, pid: 0, hostname: '', component: 'enricher', ms: 0, messages: 2, hosts: 2, addresses: 2, msg: 'Reading the lookup topics' })
+  const done = lines.findIndex((l) => l.msg === 'Lookup topics read to their end')
+  assert.ok(done > lines.indexOf(progress.at(-1) as Record<string, unknown>))
+  assert.equal(lines[done]?.messages, 2)
+  // Done reading, it stops telling.
+  const count = lines.length
+  await new Promise((resolve) => setTimeout(resolve, 60))
+  assert.equal(lines.length, count)
 })

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createRegistry, InProcessBus, loadConfig, silentLogger, TopoflowError, type BusMessage } from '@topoflow/core'
+import { createRegistry, InProcessBus, loadConfig, recordingLogger, silentLogger, TopoflowError, type BusMessage } from '@topoflow/core'
 import { topics } from '@topoflow/schemas'
 import { buildGraphBuilder, type GraphBuilder } from '../../src/app.ts'
 import { MemoryHistorySink } from '../../src/history/sink.ts'
@@ -114,6 +114,38 @@ test('end to end on the in-process bus: inputs in, graph, changes topic and hist
   assert.ok(after.some((m) => m.key === 'late' && m.value?.Op === 'delete'))
   assert.ok(after.some((m) => m.key === 'late' && m.value === null), 'a tombstone follows the delete')
   await app2.close()
+})
+
+test('a recovery under way logs how far it got, then what it recovered', async (t) => {
+  // A graph to recover: what an earlier run published on the changes topic.
+  const first = new InProcessBus({ compactedTopics: compacted })
+  t.after(async () => { await first.close() })
+  const published: Array<BusMessage<TopologyChange>> = []
+  await collect(first, published)
+  const { app } = appOn(first, new MemoryHistorySink(), () => T0 + 100)
+  await app.start()
+  await publishStream(first, 'two-hosts.events.json')
+  await waitFor(() => app.engine.store.nodeCount >= 13, 'the hosts applied')
+  await app.flushed()
+  const nodes = app.engine.store.nodeCount
+  await app.close()
+
+  const bus = new InProcessBus({ compactedTopics: compacted })
+  t.after(async () => { await bus.close() })
+  for (const m of published) if (m.key !== null && !m.key.startsWith('__')) await bus.publish(topics.topologyChanges, [{ key: m.key, value: m.value }])
+  const { logger, records: lines } = recordingLogger()
+  const restarted = buildGraphBuilder({ config: config(fabric), bus, logger, registry: createRegistry('graph-builder', { processMetrics: false }), now: () => T0 + 200, tickIntervalMs: 0, recoveryIdleMs: 30, recoveryProgressMs: 1 })
+  await restarted.start()
+  t.after(async () => { await restarted.close() })
+  const progress = lines.filter((l) => l.msg === 'Recovering the graph from the changes topic')
+  assert.ok(progress.length >= 1, JSON.stringify(lines))
+  // The topic is compacted: one change per element, the latest.
+  const latest = new Map(published.filter((m) => m.key !== null && !m.key.startsWith('__')).map((m) => [m.key, m.value]))
+  assert.equal(progress.at(-1)?.restored, [...latest.values()].filter((v) => v !== null).length)
+  assert.equal(progress.at(-1)?.nodes, nodes)
+  const done = lines.find((l) => l.msg === 'Graph recovered from the changes topic')
+  assert.equal(done?.nodes, nodes)
+  assert.ok(lines.indexOf(done as Record<string, unknown>) > lines.indexOf(progress.at(-1) as Record<string, unknown>))
 })
 
 test('a fabric line that does not parse fails start-up with the line and the reason', () => {
