@@ -40,6 +40,8 @@ import {
  *   are added to the first fragment's flow by (addresses, protocol, IP ID); Skydive without
  *   defragmentation keys every fragment by IP addresses only ('…/IPv4/Fragment');
  * - MPLS: the level ends after the bottom-of-stack label (Skydive ends it at each label);
+ * - packet times that go backwards (merged captures, clock steps) never make `Last` earlier than
+ *   a time already seen, nor an RTT negative (Skydive writes the packet's time as it comes);
  * - no-link captures count the IPv6 total length (40 + payload) where Skydive counts the payload
  *   length; Linux SLL is left out of LayersPath without Skydive's leading '/'.
  */
@@ -885,7 +887,8 @@ export class FlowTable {
     const recD = this.#recD
     const r = slot * R_WORDS
     const rd = slot * R_DOUBLES
-    recD[rd + RD_LAST] = now - this.#epoch
+    // Packet times can go backwards (merged captures, clock steps): Last is the latest time seen.
+    if (now - this.#epoch > (recD[rd + RD_LAST] as number)) recD[rd + RD_LAST] = now - this.#epoch
     const flags = rec[r + R_FLAGS] as number
     let length: number
     let linkPath = false
@@ -939,7 +942,9 @@ export class FlowTable {
     const db = slot * D_STRIDE
     const pending = nums[db + D_RTT_SEC] as number
     if (request && pending < 0) { nums[db + D_RTT_SEC] = tsSec; nums[db + D_RTT_NSEC] = tsNsec } else if (answer && pending >= 0) {
-      nums[db + D_RTT] = (tsSec - pending) * 1e9 + (tsNsec - (nums[db + D_RTT_NSEC] as number))
+      const rtt = (tsSec - pending) * 1e9 + (tsNsec - (nums[db + D_RTT_NSEC] as number))
+      // An answer stamped before its request (times going backwards) measures nothing.
+      if (rtt >= 0) nums[db + D_RTT] = rtt
       nums[db + D_RTT_SEC] = -1
     }
   }

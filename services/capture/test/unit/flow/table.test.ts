@@ -40,6 +40,19 @@ test('both directions make one flow; A is the first sender; bytes are frame leng
   assert.deepEqual([f.Start, f.Last], [T0 * 1000, T0 * 1000 + 1])
 })
 
+test('packet times going backwards: Last stays the latest time seen, and a reply stamped before its request gives no RTT', () => {
+  const h = harness()
+  h.feed(10, { ...a, proto: 6, sport: 40000, dport: 80, flags: 0x02 })
+  h.feed(9.5, { ...b, proto: 6, sport: 80, dport: 40000, flags: 0x12 })
+  h.feed(9, { ...a, proto: 6, sport: 40000, dport: 80, flags: 0x10 })
+  h.table.flush()
+  const [f] = h.emitted[0]?.flows ?? []
+  assert.ok(f !== undefined)
+  assert.deepEqual([f.Start, f.Last, f.Metric.Start, f.Metric.Last], [(T0 + 10) * 1000, (T0 + 10) * 1000, (T0 + 10) * 1000, (T0 + 10) * 1000])
+  assert.equal(f.Metric.RTT, undefined)
+  assert.deepEqual([f.Metric.ABPackets, f.Metric.BAPackets], [2, 1])
+})
+
 test('update ticks emit only flows changed since the last tick, with per-window LastUpdateMetric', () => {
   const h = harness({ updateSeconds: 10, expireSeconds: 600 })
   h.feed(0, { ...a, proto: 17, sport: 5000, dport: 53, payload: 10 })
