@@ -43,6 +43,8 @@ export class CaptureSession {
   error: string | null = null
   /** Packets dropped here: too many sampling rates, or a processing failure. */
   packetsDropped = 0
+  /** Packets whose processing threw (a bug): also in packetsDropped. */
+  #failures = 0
   /** Flows that never reached the bus (queue full or publish failed for good). */
   flowsUnpublished = 0
   readonly #opts: CaptureSessionOptions
@@ -110,9 +112,9 @@ export class CaptureSession {
       table.processPacket(pkt, p.tsSec, p.tsNsec)
       if (this.#opts.onConnectionOpened !== undefined && opensConnection(pkt)) this.#opts.onConnectionOpened(this)
     } catch (err) {
-      // A bug must not end the capture: count the packet and go on.
+      // A bug must not end the capture: count the packet and go on (logged once, whatever else was dropped before).
       this.packetsDropped++
-      if (this.packetsDropped === 1) this.#opts.logger.error({ err, captureId: this.captureId }, 'Packet processing failed')
+      if (++this.#failures === 1) this.#opts.logger.error({ err, captureId: this.captureId }, 'Packet processing failed')
     }
   }
 

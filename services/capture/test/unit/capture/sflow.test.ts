@@ -2,7 +2,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
-import { silentLogger, TopoflowError } from '@topoflow/core'
+import { recordingLogger, silentLogger, TopoflowError } from '@topoflow/core'
+import { seededRandom } from '@topoflow/testing/seeded-random'
 import { decodeSFlowDatagram, emitDatagram, SFlowSource, type SFlowCounters, type SFlowDatagram, type SourcePacket, type InterfaceMetricsEvent } from '../../../src/sources/index.ts'
 import { CaptureSession } from '../../../src/capture/index.ts'
 import type { FlowInput } from '@topoflow/schemas'
@@ -207,4 +208,31 @@ test('malformed datagrams are rejected with a reason, counted and skipped, never
   assert.equal(packets.length, 0, 'nothing from a broken datagram')
   sflow.handleDatagram(g, (p) => packets.push(p), {})
   assert.equal(packets.length, 1, 'the collector goes on')
+})
+
+test('mutated sFlow datagrams: rejected with a reason or accounted, never an exception of the decoder\'s own', async () => {
+  const datagrams = ['sflow_expanded.pcap', 'sflow-print-v6.pcap', 'sflow_multiple_counter_30_pdus.pcap'].flatMap((f) => udpPayloads(join(corpusDir, f)))
+  assert.ok(datagrams.length >= 30)
+  const random = seededRandom(0x5f10)
+  const pick = (n: number): number => Math.floor(random() * n)
+  const source = new FakeSource()
+  const { logger, records } = recordingLogger()
+  const session = new CaptureSession({ captureId: 'cap-fuzz', nodeId: 'n1', nodeTID: 'tid-1', host: 'h1', type: 'sflow', source, table: {}, onFlows: () => {}, logger })
+  await session.start()
+  const sflow = new SFlowSource({ address: '127.0.0.1', minPort: 1, maxPort: 1 })
+  const events: InterfaceMetricsEvent[] = []
+  const rounds = 20_000
+  for (let i = 0; i < rounds; i++) {
+    const d = Buffer.from(datagrams[pick(datagrams.length)] as Buffer)
+    const flips = 1 + pick(8)
+    for (let f = 0; f < flips; f++) d[pick(d.length)] = pick(256)
+    sflow.handleDatagram(pick(4) === 0 ? d.subarray(0, pick(d.length)) : d, (p) => source.emit(p), { onInterfaceMetrics: (e) => events.push(e) }, 1_700_000_000_000 + i)
+  }
+  await session.stop()
+  const malformed = Object.values(sflow.counters.malformed).reduce((a, b) => a + b, 0)
+  assert.equal(sflow.counters.malformed.exception, undefined, JSON.stringify(sflow.counters.malformed))
+  assert.ok(malformed > 0 && malformed < rounds, JSON.stringify(sflow.counters))
+  assert.ok(sflow.counters.flowSamples > 0 && events.length > 0)
+  // Mutated sampling rates ask for more flow tables than a capture keeps (16): those packets are dropped and counted; none failed.
+  assert.deepEqual(records.filter((r) => r.msg === 'Packet processing failed'), [])
 })
