@@ -2,6 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { WebSocket } from 'ws'
 import { topics } from '@topoflow/schemas'
+import { seededRandom } from '@topoflow/testing/seeded-random'
 import { edge, fixtureGraph, makeApi, node, publishGraph, waitFor, type TestApi } from '../helpers.ts'
 import type { TopologyEvent } from '../../src/graph/topology-writer.ts'
 
@@ -162,4 +163,29 @@ test('publisher: Sync replaces everything of its origin (a HostSync event)', asy
   assert.equal(sync.Origin, 'agent.h1')
   assert.deepEqual(sync.Nodes.map((n) => n.ID), ['a', 'b'])
   assert.equal(sync.Edges[0]?.Origin, 'agent.h1')
+})
+
+test('publisher: random and hostile messages are rejected one by one; the connection, the graph and Object.prototype are untouched', async (t) => {
+  const api = await makeApi(t)
+  const { ws } = await connect(api, '/ws/publisher', { 'x-client-type': 'agent', 'x-host-id': 'fuzzer' })
+  t.after(() => ws.terminate())
+  const random = seededRandom(0x3e5)
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T
+  const types = ['NodeAdded', 'NodeUpdated', 'NodeDeleted', 'EdgeAdded', 'EdgeUpdated', 'EdgeDeleted', 'NodePartiallyUpdated', 'EdgePartiallyUpdated', 'Sync', 'SyncRequest', 'Nope', '']
+  const values = [null, 1, -1, 'x', '', true, [], {}, { ID: 'n1' }, { ID: 'n2', Metadata: { Name: 'n2', Type: 'device' } }, { ID: 'e1', Parent: 'n1', Child: 'n2' }, { ID: 5 }, { Nodes: 'x' }, { Nodes: [null], Edges: [{}] }]
+  const keys = ['Metadata.__proto__.polluted', 'Metadata.constructor.prototype.polluted', '__proto__.polluted', 'Metadata.Name', 'Metadata', 'Metadata.a.b.c', '', '.', 'Metadata..x']
+  for (let i = 0; i < 2000; i++) {
+    const kind = Math.floor(random() * 4)
+    if (kind === 0) ws.send(pick(['', 'not json', '{', '[]', 'null', '"Graph"', JSON.stringify({ Namespace: 'Other', Type: 'NodeAdded', Obj: {} })]))
+    else if (kind === 1) ws.send(JSON.stringify({ Namespace: 'Graph', Type: pick(types), Obj: pick(values) }))
+    else ws.send(JSON.stringify({ Namespace: 'Graph', Type: pick(['NodePartiallyUpdated', 'EdgePartiallyUpdated']), Obj: { ID: pick(['n1', 'n2', 'e1', 'x']), UpdatedAt: pick([1, -1, 'x']), Revision: pick([1, 1e20, null]), Ops: [{ Type: pick([0, 1, 2, 9]), Key: pick(keys), Value: pick(values) }] } }))
+  }
+  // After all that, a good message still goes through on the same connection.
+  ws.send(JSON.stringify({ Namespace: 'Graph', Type: 'NodeAdded', Obj: { ID: 'after', Metadata: { Name: 'after', Type: 'device' } } }))
+  await waitFor(() => api.graph.getNode('after'), { what: 'the good message after the bad ones' })
+  assert.equal(({} as Record<string, unknown>).polluted, undefined)
+  assert.equal(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted'), false)
+  const res = await api.app.inject({ method: 'POST', url: '/api/topology', payload: { GremlinQuery: 'G.V().Values("Name")' } })
+  assert.equal(res.statusCode, 200)
+  assert.ok((res.json() as unknown[]).includes('after'))
 })
