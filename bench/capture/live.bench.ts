@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { Comparison } from '../src/report.ts'
+import { defaultRuntimeConfig } from '@topoflow/capture/config'
 
 /**
  * Live capture, cap against node_pcap, on the same veth in the same run: a bounded UDP flood
@@ -50,7 +51,7 @@ class CaptureWorker {
 
   constructor (backend: Backend, netns: string, iface: string) {
     this.backend = backend
-    this.child = spawn('nsenter', [`--net=/run/netns/${netns}`, process.execPath, '--import', 'tsx', worker, iface, 'udp and dst port 9', '128', backend, '--count'], {
+    this.child = spawn('nsenter', [`--net=/run/netns/${netns}`, process.execPath, '--import', 'tsx', worker, iface, 'udp and dst port 9', '128', backend, '--count', `--buffer-timeout-ms=${defaultRuntimeConfig.bufferTimeoutMs}`], {
       cwd: resolve(worker, '..'),
       stdio: ['pipe', 'ignore', 'pipe']
     })

@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Comparison } from '../src/report.ts'
+import { defaultRuntimeConfig } from '@topoflow/capture/config'
 
 /**
  * The highest packet rate each capture takes without losing a packet, on the same veth in the
@@ -19,7 +20,9 @@ import type { Comparison } from '../src/report.ts'
  * (measured), not those asked for; the sender's own ceiling is reported too, since a capture
  * that never fails is only known to keep up with it.
  *
- * Both captures get the same kernel buffer (8 MiB, our backend's default) and snap length (128).
+ * Both captures get the same kernel buffer (8 MiB, our backend's default) and snap length (128),
+ * and ours the agent's default buffer timeout (agent.capture.buffer_timeout_ms); tcpdump, not on a
+ * terminal, is not in immediate mode either.
  * Root (namespaces). Frames go to an address nobody has, so the receiving kernel drops them
  * without answering; captures see them first.
  *
@@ -91,7 +94,7 @@ class OursCapture {
   #error = ''
 
   constructor (netns: string, iface: string) {
-    this.child = spawn('nsenter', [`--net=/run/netns/${netns}`, process.execPath, '--import', 'tsx', worker, iface, `udp and dst port ${OURS_PORT}`, String(SNAPLEN), 'pcap', '--count'], {
+    this.child = spawn('nsenter', [`--net=/run/netns/${netns}`, process.execPath, '--import', 'tsx', worker, iface, `udp and dst port ${OURS_PORT}`, String(SNAPLEN), 'pcap', '--count', `--buffer-timeout-ms=${defaultRuntimeConfig.bufferTimeoutMs}`], {
       cwd: resolve(worker, '..'),
       stdio: ['pipe', 'ignore', 'pipe']
     })

@@ -31,7 +31,7 @@ export interface TopoflowConfig {
     listen: string
     topology: { probes: string[], netlink: { metrics_update: number }, socketinfo: { host_update: number, on_connect_min_interval: number }, resync: number }
     flow: { sflow: { bind_address: string, port_min: number, port_max: number }, pcapsocket: { bind_address: string, min_port: number, max_port: number } }
-    capture: { stats_update: number, backend: 'cap' | 'pcap' }
+    capture: { stats_update: number, backend: 'cap' | 'pcap', buffer_timeout_ms: number }
     metadata: Record<string, unknown>
   }
   flow: { expire: number, update: number, max_entries: number, default_layer_key_mode: 'L2' | 'L3', capture_length: number }

@@ -74,6 +74,7 @@ export const defaultSourceFactory: SourceFactory = (spec, target, config) => {
         bpf: spec.BPFFilter,
         snaplen: spec.HeaderSize > 0 ? spec.HeaderSize : config.captureLength,
         backend: config.backend,
+        bufferTimeoutMs: config.bufferTimeoutMs,
         netnsPath: target.netnsPath
       })
     case 'pcapsocket':

@@ -23,6 +23,11 @@ export interface LiveOpenOptions {
   snaplen: number
   /** Kernel buffer for packets not read yet (libpcap buffer size), bytes. */
   bufferSize?: number
+  /**
+   * node_pcap: how long libpcap may hold packets to hand them over in blocks, ms; 0 or absent:
+   * immediate mode, one wake-up per packet (~5x the CPU per packet at high rates).
+   */
+  bufferTimeoutMs?: number
 }
 
 export interface LiveHandle {
@@ -166,7 +171,7 @@ export function openNodePcap (opts: LiveOpenOptions, onPacket: (p: SourcePacket)
   let linkName: string
   try {
     // Timeout 0 = immediate mode: packets are handed over as they come, like cap does.
-    linkName = session.open_live(opts.iface, opts.bpf, opts.bufferSize ?? defaultBufferSize, opts.snaplen, '', ready, false, 0, () => {}, true)
+    linkName = session.open_live(opts.iface, opts.bpf, opts.bufferSize ?? defaultBufferSize, opts.snaplen, '', ready, false, opts.bufferTimeoutMs ?? 0, () => {}, true)
   } catch (err) {
     throw captureError(opts.iface, opts.bpf === '' ? 'open failed' : `open failed (BPF filter "${opts.bpf}")`, err)
   }

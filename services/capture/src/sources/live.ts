@@ -14,6 +14,8 @@ export interface LiveSourceOptions {
   /** Network namespace file of the interface; null = the agent's own namespace (captured in-process). */
   netnsPath: string | null
   bufferSize?: number
+  /** How long libpcap may hold packets to hand them over in blocks, ms (pcap backend; 0 or absent: immediate). */
+  bufferTimeoutMs?: number
   /** How often the interface (and namespace) is checked to still exist, ms. */
   checkIntervalMs?: number
 }

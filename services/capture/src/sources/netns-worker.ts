@@ -1,6 +1,6 @@
 /**
  * Capture worker: run inside a network namespace (`nsenter --net=PATH node --import tsx
- * netns-worker.ts IFACE BPF SNAPLEN [cap|pcap] [--count]`), because a Node process cannot switch
+ * netns-worker.ts IFACE BPF SNAPLEN [cap|pcap] [--count] [--buffer-timeout-ms=N]`), because a Node process cannot switch
  * namespace per thread. It captures with the same backends as the agent and writes a nanosecond
  * pcap stream (global header, then records) on stdout for the agent's pcap stream reader.
  *
@@ -21,8 +21,10 @@ function report (event: Record<string, unknown>): void {
 
 const args = process.argv.slice(2)
 const countOnly = args.includes('--count')
-const [iface, bpf, snaplenArg, backendArg] = args.filter(a => a !== '--count')
+const timeoutArg = args.find(a => a.startsWith('--buffer-timeout-ms='))
+const [iface, bpf, snaplenArg, backendArg] = args.filter(a => !a.startsWith('--'))
 const snaplen = Number(snaplenArg)
+const bufferTimeoutMs = timeoutArg === undefined ? 0 : Number(timeoutArg.slice('--buffer-timeout-ms='.length))
 const backend: LiveBackend = backendArg === 'pcap' ? 'pcap' : 'cap'
 
 let handle: LiveHandle | undefined
@@ -70,8 +72,8 @@ function onPacket (p: SourcePacket): void {
 }
 
 async function main (): Promise<void> {
-  if (iface === undefined || bpf === undefined || !Number.isInteger(snaplen) || snaplen < 14) {
-    report({ event: 'error', message: 'usage: netns-worker.ts IFACE BPF SNAPLEN [cap|pcap] [--count]' })
+  if (iface === undefined || bpf === undefined || !Number.isInteger(snaplen) || snaplen < 14 || !Number.isInteger(bufferTimeoutMs) || bufferTimeoutMs < 0) {
+    report({ event: 'error', message: 'usage: netns-worker.ts IFACE BPF SNAPLEN [cap|pcap] [--count] [--buffer-timeout-ms=N]' })
     process.exit(2)
   }
   if (!(await interfaceNames()).has(iface)) {
@@ -79,7 +81,7 @@ async function main (): Promise<void> {
     process.exit(2)
   }
   try {
-    handle = openLive(backend, { iface, bpf, snaplen }, onPacket)
+    handle = openLive(backend, { iface, bpf, snaplen, bufferTimeoutMs }, onPacket)
   } catch (err) {
     report({ event: 'error', message: (err as Error).message })
     process.exit(2)

@@ -15,6 +15,8 @@ export interface WorkerSourceOptions {
   checkIntervalMs?: number
   /** Seconds to wait for the worker to open the capture. */
   startTimeoutSeconds?: number
+  /** See LiveOpenOptions.bufferTimeoutMs. */
+  bufferTimeoutMs?: number
   nsenterPath?: string
   /** The worker script (default: netns-worker.ts beside this file). */
   workerPath?: string
@@ -63,7 +65,7 @@ export class WorkerSource implements PacketSource {
       }
     }
     const worker = o.workerPath ?? defaultWorkerPath
-    const nodeArgs = ['--import', 'tsx', worker, o.iface, o.bpf, String(o.snaplen), o.backend]
+    const nodeArgs = ['--import', 'tsx', worker, o.iface, o.bpf, String(o.snaplen), o.backend, `--buffer-timeout-ms=${o.bufferTimeoutMs ?? 0}`]
     const [cmd, args] = netnsPath === null ? [process.execPath, nodeArgs] : [o.nsenterPath ?? 'nsenter', [`--net=${netnsPath}`, process.execPath, ...nodeArgs]]
     const child = spawn(cmd, args, { cwd: dirname(worker), stdio: ['pipe', 'pipe', 'pipe'] })
     this.#child = child
