@@ -1,6 +1,6 @@
 export { errorCodes, TopoflowError, toTopoflowError } from './errors.ts'
 export type { ErrorCode, ErrorContext } from './errors.ts'
-export { createLogger, recordingLogger, silentLogger } from './log.ts'
+export { createLogger, partLogger, recordingLogger, silentLogger } from './log.ts'
 export type { Logger } from './log.ts'
 export type { Bus, BusMessage, OutgoingMessage, SubscribeOptions, Subscription } from './bus.ts'
 export { InProcessBus } from './in-process-bus.ts'

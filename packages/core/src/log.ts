@@ -15,6 +15,14 @@ export function createLogger (opts: { level?: string, name?: string, destination
   return pino(options, pino.destination(opts.destination ?? 1))
 }
 
+/**
+ * The logger of a part of a program: `component: name` under a logger without one, else `module:
+ * name` (pino repeats a key bound twice in every line, e.g. a Kafka subscription inside the bus).
+ */
+export function partLogger (parent: Logger, name: string, bindings: Record<string, unknown> = {}): Logger {
+  return parent.child({ [parent.bindings().component === undefined ? 'component' : 'module']: name, ...bindings })
+}
+
 /** A logger that discards everything, for tests and library defaults. */
 export function silentLogger (): Logger {
   return pino({ level: 'silent' })

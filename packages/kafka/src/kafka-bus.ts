@@ -1,4 +1,4 @@
-import { silentLogger, TopoflowError, type Bus, type Logger, type OutgoingMessage, type SubscribeOptions } from '@topoflow/core'
+import { partLogger, silentLogger, TopoflowError, type Bus, type Logger, type OutgoingMessage, type SubscribeOptions } from '@topoflow/core'
 import kafkajs from 'kafkajs'
 import type { Consumer, Kafka, Message, Producer, TopicMessages } from 'kafkajs'
 import type { DeadLetter } from './dead-letter.ts'
@@ -75,7 +75,7 @@ export class KafkaBus implements Bus {
 
   constructor (opts: KafkaBusOptions) {
     this.#opts = opts
-    this.#logger = (opts.logger ?? silentLogger()).child({ component: 'kafka-bus' })
+    this.#logger = partLogger(opts.logger ?? silentLogger(), 'kafka-bus')
     this.#metrics = opts.metrics ?? noopKafkaMetrics
     this.#prefix = opts.topicPrefix ?? ''
     this.#producerTuning = { ...producerDefaults, ...opts.producer }

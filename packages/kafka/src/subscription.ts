@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { backoffDelay, retry, toTopoflowError, type TopoflowError, type BusMessage, type Logger, type Subscription } from '@topoflow/core'
+import { backoffDelay, partLogger, retry, toTopoflowError, type TopoflowError, type BusMessage, type Logger, type Subscription } from '@topoflow/core'
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs'
 import { deadLetterFor, headersToStrings, type DeadLetter, type RawMessage } from './dead-letter.ts'
 import { isKafkaJSError, toKafkaError } from './errors.ts'
@@ -108,7 +108,7 @@ export class KafkaSubscription<T> implements Subscription {
 
   constructor (deps: SubscriptionDeps<T>) {
     this.#deps = deps
-    this.#logger = deps.logger.child({ component: 'kafka-subscription', group: deps.group })
+    this.#logger = partLogger(deps.logger, 'kafka-subscription', { group: deps.group })
   }
 
   /** Messages currently in handlers. */

@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises'
-import { backoffDelay, silentLogger, TopoflowError, type Logger } from '@topoflow/core'
+import { backoffDelay, partLogger, silentLogger, TopoflowError, type Logger } from '@topoflow/core'
 import type { Client } from '@opensearch-project/opensearch'
 import { isRetriableStatus, reasonOf, toOpenSearchError } from './errors.ts'
 
@@ -130,7 +130,7 @@ export class BulkIndexer {
     }
     this.#refresh = opts.refresh
     this.#onDeadLetter = opts.onDeadLetter
-    this.#logger = (opts.logger ?? silentLogger()).child({ component: 'bulk-indexer' })
+    this.#logger = partLogger(opts.logger ?? silentLogger(), 'bulk-indexer')
     this.#metrics = opts.metrics ?? {}
   }
 

@@ -1,5 +1,5 @@
 import { availableParallelism, hostname as osHostname, release as osRelease } from 'node:os'
-import { jsonEqual, TopoflowError, type Logger } from '@topoflow/core'
+import { jsonEqual, partLogger, TopoflowError, type Logger } from '@topoflow/core'
 import { diffSnapshot, emptyGraph, hostSyncEvent, type EventContext } from './diff.ts'
 import { errorCode, nodeFsReader, type FsReader } from './fs-reader.ts'
 import { buildSnapshot, SnapshotCache, type NamespaceState } from './graph.ts'
@@ -198,7 +198,7 @@ export class TopologyAgent {
     this.hostId = opts.hostId ?? osHostname()
     if (this.hostId === '') throw new TopoflowError('TOPOFLOW_ERR_CONFIG', 'Expected a non-empty host id for the topology agent, got an empty string')
     this.origin = opts.origin ?? `agent.${this.hostId}`
-    this.logger = opts.logger.child({ component: 'topology' })
+    this.logger = partLogger(opts.logger, 'topology')
     this.publishEvent = opts.publish
     this.publishSocketsEvent = opts.publishSockets
     this.now = opts.now ?? Date.now

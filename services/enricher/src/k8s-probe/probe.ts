@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline'
 import { KubeConfig } from '@kubernetes/client-node'
 import fetch from 'node-fetch'
 import type { Bus, Logger } from '@topoflow/core'
-import { TopoflowError, backoffDelay } from '@topoflow/core'
+import { TopoflowError, backoffDelay, partLogger } from '@topoflow/core'
 import { topics } from '@topoflow/schemas'
 import { kindSpecs, sanitize, type K8sObject, type KindSpec } from './kinds.ts'
 
@@ -46,7 +46,7 @@ export class K8sProbe {
 
   constructor (opts: K8sProbeOptions) {
     this.#opts = opts
-    this.#logger = opts.logger.child({ component: 'k8s-probe' })
+    this.#logger = partLogger(opts.logger, 'k8s-probe')
     if (opts.kubeconfig !== undefined) this.#kc.loadFromFile(opts.kubeconfig)
     else this.#kc.loadFromCluster()
     const wanted = new Set(opts.types ?? kindSpecs.map((k) => k.type))
