@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { TopoflowError, toTopoflowError, type Bus, type BusMessage, type Logger, type Registry, type Subscription, type TopoflowConfig } from '@topoflow/core'
 import { topics, topologyChangesMarkerPrefix } from '@topoflow/schemas'
 import { GraphEngine } from './graph/engine.ts'
@@ -226,8 +227,18 @@ export function buildGraphBuilder (opts: GraphBuilderOptions): GraphBuilder {
         await flush()
       })
       if (state !== 'recovering') return
-      // Rules live only in the resources topic: read it whole on every start (applying them again is a no-op).
-      subscriptions.push(await bus.subscribe({ topics: [topics.resources], group: `graph-builder-resources-${randomUUID()}`, fromBeginning: true, handler: handleInputs }))
+      // Rules live only in the resources topic: read it whole on every start (applying them again is a
+      // no-op), then install the fabric over them (see GraphEngine.installFabric).
+      const resources = await bus.subscribe({ topics: [topics.resources], group: `graph-builder-resources-${randomUUID()}`, fromBeginning: true, handler: handleInputs })
+      subscriptions.push(resources)
+      const rulesRead = await Promise.race([resources.caughtUp.then(() => true), sleep(opts.recoveryTimeoutMs ?? 120_000, false, { ref: false })])
+      if (!rulesRead) logger.warn('The resources topic is still being read; installing the fabric without every rule')
+      await exclusive(async () => {
+        outbox.push(...engine.installFabric(now()))
+        observe()
+        await flush()
+      })
+      if (state !== 'recovering') return
       subscriptions.push(await bus.subscribe({ topics: [...inputTopics], group: opts.group ?? 'graph-builder', fromBeginning: true, handler: handleInputs }))
       const interval = opts.tickIntervalMs ?? 1000
       if (interval > 0) {

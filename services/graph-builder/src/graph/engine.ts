@@ -112,8 +112,8 @@ export class GraphEngine {
 
   /**
    * Ends recovery: rebuilds what derives from the graph (k8s objects, captures), gives every known host a
-   * fresh host timeout from `now`, drops edges whose ends did not survive, and (re)installs the fabric,
-   * removing fabric elements the configuration no longer has. Returns the changes this made.
+   * fresh host timeout from `now` and drops edges whose ends did not survive. Returns the changes this
+   * made. The fabric comes after, with installFabric, once the rules are read again.
    */
   finishRestore (now: number): ChangeRecord[] {
     this.#k8s.restoreFrom(this.store.nodes())
@@ -132,14 +132,25 @@ export class GraphEngine {
       for (const e of [...this.store.edges()]) {
         if (!this.store.hasNode(e.Parent) || !this.store.hasNode(e.Child)) this.store.deleteEdge(e.ID)
       }
+    })
+  }
+
+  /**
+   * (Re)installs the fabric, removing fabric elements the configuration no longer has. After a
+   * recovery it must come once the rules are applied again: a recovered fabric node keeps what a
+   * rule added to it only as plain metadata, which the install would otherwise take away and the
+   * rule then put back (two revisions of each such node on every restart).
+   */
+  installFabric (now: number): ChangeRecord[] {
+    return this.#transaction(now, () => {
       this.#pruneFabric()
       this.#fabric?.install(this.store)
     })
   }
 
-  /** Installs the fabric on a fresh start (no recovered state): same as finishing an empty recovery. */
+  /** A fresh start (no recovered state): an empty recovery, then the fabric. */
   start (now: number): ChangeRecord[] {
-    return this.finishRestore(now)
+    return [...this.finishRestore(now), ...this.installFabric(now)]
   }
 
   // ---- internals ----

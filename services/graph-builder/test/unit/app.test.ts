@@ -22,6 +22,7 @@ function config (fabric: string[]): ReturnType<typeof loadConfig> {
 }
 
 const fabric = ['TOR1[Name=tor1] -> TOR1_PORT1[Name=port1]', 'TOR1_PORT1 --> *[Type=host,Name=compute-1]/eth0']
+const fabricRule = { key: 'r2', value: { ResourceType: 'noderule', UUID: 'r2', Resource: { Action: 'update', Query: "G.V().Has('Probe', 'fabric')", Metadata: { Color: 'green' } }, Deleted: false, Time: T0 + 30_000 } }
 
 async function collect (bus: InProcessBus, out: Array<BusMessage<TopologyChange>>): Promise<void> {
   await bus.subscribe<TopologyChange>({ topics: [topics.topologyChanges], group: `watcher-${out.length}`, handler: async (batch) => { out.push(...batch) } })
@@ -52,6 +53,7 @@ test('end to end on the in-process bus: inputs in, graph, changes topic and hist
   await publishStream(bus, 'two-hosts.events.json')
   await publishStream(bus, 'k8s-cluster.events.json')
   await bus.publish(topics.resources, [{ key: 'r1', value: { ResourceType: 'noderule', UUID: 'r1', Resource: { Action: 'update', Query: "G.V().Has('Type', 'bridge')", Metadata: { Color: 'blue' } }, Deleted: false, Time: T0 + 30_000 } }])
+  await bus.publish(topics.resources, [fabricRule])
   // A bad event in the middle: rejected, the rest goes on.
   await bus.publish(topics.topologyEvents, [{ key: 'x', value: { Kind: 'NodeUpdated', Host: 'compute-1', Origin: 'agent.compute-1', Time: T0 + 31_000, Node: { Metadata: {} } } }])
   await bus.publish(topics.topologyEvents, [{ key: 'y', value: { Kind: 'NodeUpdated', Host: 'compute-2', Origin: 'agent.compute-2', Time: T0 + 32_000, Node: { ID: 'late', Metadata: { Name: 'late0', Type: 'dummy' } } } }])
@@ -85,6 +87,7 @@ test('end to end on the in-process bus: inputs in, graph, changes topic and hist
   t.after(async () => { await bus2.close() })
   for (const m of published) if (m.key !== null && !m.key.startsWith('__')) await bus2.publish(topics.topologyChanges, [{ key: m.key, value: m.value }])
   await bus2.publish(topics.resources, [{ key: 'r1', value: { ResourceType: 'noderule', UUID: 'r1', Resource: { Action: 'update', Query: "G.V().Has('Type', 'bridge')", Metadata: { Color: 'blue' } }, Deleted: false, Time: T0 + 30_000 } }])
+  await bus2.publish(topics.resources, [fabricRule])
   const after: Array<BusMessage<TopologyChange>> = []
   await collect(bus2, after)
   clock.now = T0 + 40_000
@@ -94,7 +97,9 @@ test('end to end on the in-process bus: inputs in, graph, changes topic and hist
   assert.deepEqual(summary(app2.engine.store), before.graph)
   assert.deepEqual([...app2.engine.store.nodes()].sort(byId), before.nodes.sort(byId), 'same revisions after recovery')
   assert.deepEqual([...app2.engine.store.edges()].sort(byId), before.edges.sort(byId))
+  // Nor does installing the fabric over the recovered graph: it waits for the rules, one of which colours the fabric.
   assert.deepEqual(after.filter((m) => m.key !== null && !m.key.startsWith('__')), [], 'recovering publishes nothing')
+  assert.equal(byName(app2.engine.store, '', 'tor1').Metadata.Color, 'green')
 
   // It goes on: the next change is the next revision.
   const br0 = byName(app2.engine.store, 'compute-1', 'br0')

@@ -114,9 +114,9 @@ test('restart: the graph recovered from the changes topic goes on with no lost o
   const published: ChangeRecord[] = [...first.start(T0), ...first.apply(rule), ...applyAll(first, inputs.slice(0, cut))]
   const second = newEngine({ fabric })
   for (const change of compacted(published)) second.restore(change)
-  const afterRestore = second.finishRestore(T0 + 30_000)
-  assert.deepEqual(afterRestore, [], 'recovering and reinstalling the fabric changes nothing')
+  assert.deepEqual(second.finishRestore(T0 + 30_000), [], 'recovering changes nothing')
   assert.deepEqual(second.apply(rule), [], 'replaying the rules (the resources topic is read whole) changes nothing')
+  assert.deepEqual(second.installFabric(T0 + 30_000), [], 'reinstalling the fabric changes nothing')
   // At-least-once: the last input before the stop is delivered again.
   const resumed = applyAll(second, inputs.slice(cut - 1))
   published.push(...resumed)
@@ -148,7 +148,7 @@ test('restart with the fabric commented out removes the fabric, as in Skydive', 
   const published = [...first.start(T0), ...applyAll(first, inputsOf(loadStream('two-hosts.events.json')))]
   const second = newEngine()
   for (const change of compacted(published)) second.restore(change)
-  const records = second.finishRestore(T0 + 1000)
+  const records = [...second.finishRestore(T0 + 1000), ...second.installFabric(T0 + 1000)]
   assert.deepEqual(records.map((r) => `${r.change.ElementType} ${r.change.Op}`).sort(), ['edge delete', 'edge delete', 'edge delete', 'node delete', 'node delete'])
   assert.ok(!summary(second.store).nodes.some((n) => n.startsWith('device:')))
 })
