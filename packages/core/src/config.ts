@@ -4,6 +4,7 @@ import { Ajv, type ErrorObject } from 'ajv'
 import { parse as parseYaml } from 'yaml'
 import { configSchema } from './config-schema.ts'
 import { TopoflowError } from './errors.ts'
+import { getOwn, setOwn } from './json.ts'
 
 export { configSchema }
 
@@ -137,11 +138,13 @@ function setPath (target: Record<string, unknown>, path: string, value: unknown)
   const keys = path.split('.')
   let node = target
   for (const key of keys.slice(0, -1)) {
-    const next = node[key]
-    if (typeof next !== 'object' || next === null) node[key] = {}
-    node = node[key] as Record<string, unknown>
+    const next = getOwn(node, key)
+    if (typeof next === 'object' && next !== null) { node = next as Record<string, unknown>; continue }
+    const created: Record<string, unknown> = {}
+    setOwn(node, key, created)
+    node = created
   }
-  node[keys[keys.length - 1] as string] = value
+  setOwn(node, keys[keys.length - 1] as string, value)
 }
 
 /** `host:port` → parts; `:8082` or `8082` listen on all interfaces. */

@@ -23,3 +23,17 @@ export function jsonEqual (a: unknown, b: unknown): boolean {
   for (const k in rb) if (Object.hasOwn(rb, k) && rb[k] !== undefined) keysB++
   return keysA === keysB
 }
+
+/**
+ * Sets `key` as an own enumerable property of `target`, whatever the key. Plain assignment of a
+ * key from outside is not safe: `o['__proto__'] = v` replaces o's prototype, and walking into
+ * `o['__proto__']` reaches Object.prototype itself.
+ */
+export function setOwn (target: object, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true })
+}
+
+/** `target[key]` when it is an own property, else undefined (never an inherited member such as `constructor`). */
+export function getOwn (target: object, key: string): unknown {
+  return Object.hasOwn(target, key) ? (target as Record<string, unknown>)[key] : undefined
+}

@@ -1,4 +1,4 @@
-import { TopoflowError } from '@topoflow/core'
+import { setOwn, TopoflowError } from '@topoflow/core'
 import type { Param, Query, Step } from './ast.ts'
 import { evalError, positionOf } from './errors.ts'
 import {
@@ -131,7 +131,7 @@ function elementValueMaps (items: GraphElement[], keys: string[]): unknown[] {
     for (const k of keys) {
       const v = elementField(el, k)
       if (v === notFound) continue
-      map[k] = v
+      setOwn(map, k, v)
       found = true
     }
     if (found) out.push(map)

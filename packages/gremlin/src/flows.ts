@@ -1,4 +1,4 @@
-import { TopoflowError } from '@topoflow/core'
+import { setOwn, TopoflowError } from '@topoflow/core'
 import { evalError } from './errors.ts'
 import { dottedKeys, getPath, notFound, toInteger } from './fields.ts'
 import type { FieldReader } from './fields.ts'
@@ -266,7 +266,7 @@ export class MemoryFlowSource implements FlowSource {
     const out: Record<string, FlowMetric[]> = {}
     for (const uuid of uuids) {
       const list = (this.history.get(uuid) ?? []).filter((m) => m.Start >= window.from && m.Last <= window.to)
-      if (list.length > 0) out[uuid] = list
+      if (list.length > 0) setOwn(out, uuid, list)
     }
     return out
   }

@@ -1,4 +1,4 @@
-import { TopoflowError } from '@topoflow/core'
+import { setOwn, TopoflowError } from '@topoflow/core'
 
 /** One RFC 6902 operation. */
 export interface PatchOperation {
@@ -76,7 +76,7 @@ function add (doc: unknown, path: string, value: unknown): unknown {
   if (tokens.length === 0) return value
   const { parent, key } = locate(doc, tokens, path)
   if (Array.isArray(parent)) parent.splice(arrayIndex(parent, key, path, true), 0, value)
-  else parent[key] = value
+  else setOwn(parent, key, value)
   return doc
 }
 

@@ -1,4 +1,4 @@
-import { TopoflowError } from '@topoflow/core'
+import { setOwn, TopoflowError } from '@topoflow/core'
 import { elementJson, type GraphEdge, type GraphElement, type GraphNode } from '@topoflow/gremlin'
 import type { FastifyInstance } from 'fastify'
 import type { ApiContext } from '../context.ts'
@@ -49,7 +49,8 @@ function notFound (kind: 'Node' | 'Edge', id: string): TopoflowError {
 /** Skydive's list endpoints: an object keyed by element ID. */
 function keyedById (elements: Iterable<GraphElement>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
-  for (const el of elements) out[el.ID] = elementJson(el)
+  // IDs come from producers: any string, '__proto__' included (see setOwn).
+  for (const el of elements) setOwn(out, el.ID, elementJson(el))
   return out
 }
 

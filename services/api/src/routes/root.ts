@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import type { Registry } from '@topoflow/core'
+import { setOwn, type Registry } from '@topoflow/core'
 import type { ApiContext } from '../context.ts'
 import { sendText } from '../http/errors.ts'
 
@@ -29,7 +29,7 @@ export function rootRoutes (app: FastifyInstance, ctx: ApiContext, registry: Reg
     const agents: Record<string, unknown> = {}
     for (const n of ctx.live.nodes()) {
       if (n.Metadata.Type !== 'host') continue
-      agents[n.Host] = {
+      setOwn(agents, n.Host, {
         ServiceType: 'agent',
         ClientProtocol: 'json',
         Addr: n.Host,
@@ -38,7 +38,7 @@ export function rootRoutes (app: FastifyInstance, ctx: ApiContext, registry: Reg
         ConnectTime: new Date(n.CreatedAt).toISOString(),
         RemoteHost: n.Host,
         RemoteServiceType: 'agent'
-      }
+      })
     }
     const probes: Record<string, unknown> = {}
     for (const p of ctx.config.analyzer.topology.probes) probes[p] = { Status: 'running' }

@@ -1,4 +1,5 @@
 import type { WebSocket } from 'ws'
+import { setOwn } from '@topoflow/core'
 
 /** Skydive's ConnStatus, as /api/status lists publishers and subscribers. */
 export interface ConnStatus {
@@ -44,7 +45,7 @@ export class WsHub {
   status (map: Map<string, WsClient>, serviceType: string): Record<string, ConnStatus> {
     const out: Record<string, ConnStatus> = {}
     for (const [id, c] of map) {
-      out[id] = {
+      setOwn(out, id, {
         ServiceType: serviceType,
         ClientProtocol: 'json',
         Addr: c.addr,
@@ -53,7 +54,7 @@ export class WsHub {
         ConnectTime: new Date(c.connectedAt).toISOString(),
         RemoteHost: c.hostId,
         RemoteServiceType: c.clientType
-      }
+      })
     }
     return out
   }

@@ -77,3 +77,16 @@ test('node and edge errors: 404, 409 and validation messages', async (t) => {
     assert.match(res.body, body, `${method} ${url}`)
   }
 })
+
+test('element IDs and host names are keys like any other in keyed answers, "__proto__" and "constructor" included', async (t) => {
+  const api = await makeApi(t)
+  await publishGraph(api, [node('__proto__', { Type: 'host', Name: 'odd' }, { Host: '__proto__' }), node('constructor', { Type: 'device', Name: 'eth0' })])
+  const nodes = (await api.app.inject({ method: 'GET', url: '/api/node' })).json() as Record<string, { ID: string }>
+  assert.deepEqual(Object.keys(nodes).sort(), ['__proto__', 'constructor'])
+  assert.equal(nodes.constructor?.ID, 'constructor')
+  assert.ok(Object.hasOwn(nodes, '__proto__'))
+  const status = (await api.app.inject({ method: 'GET', url: '/api/status' })).json() as { Agents: Record<string, unknown> }
+  assert.ok(Object.hasOwn(status.Agents, '__proto__'))
+  const valueMap = (await api.app.inject({ method: 'POST', url: '/api/topology', payload: { GremlinQuery: "G.V().Has('Name', 'odd').ValueMap('Name', '__proto__')" } })).json() as Array<Record<string, unknown>>
+  assert.deepEqual(valueMap, [{ Name: 'odd' }])
+})

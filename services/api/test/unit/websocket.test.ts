@@ -189,3 +189,28 @@ test('publisher: random and hostile messages are rejected one by one; the connec
   assert.equal(res.statusCode, 200)
   assert.ok((res.json() as unknown[]).includes('after'))
 })
+
+test('publisher: partial-update keys through __proto__ or constructor set the node\'s own metadata, never a prototype', async (t) => {
+  const api = await makeApi(t)
+  const { ws } = await connect(api, '/ws/publisher', { 'x-client-type': 'agent', 'x-host-id': 'proto' })
+  t.after(() => ws.terminate())
+  const send = (Type: string, Obj: unknown): void => ws.send(JSON.stringify({ Namespace: 'Graph', Type, Obj }))
+  send('NodeAdded', { ID: 'victim', Metadata: { Name: 'victim', Type: 'device' } })
+  await waitFor(() => api.graph.getNode('victim'), { what: 'the node' })
+  send('NodePartiallyUpdated', {
+    ID: 'victim',
+    Ops: [
+      { Type: 1, Key: 'Metadata.__proto__.polluted', Value: 'yes' },
+      { Type: 1, Key: 'Metadata.constructor.prototype.polluted', Value: 'yes' },
+      { Type: 1, Key: 'Metadata.__proto__', Value: { Type: 'inherited' } },
+      { Type: 1, Key: 'Metadata.MTU', Value: 9000 }
+    ]
+  })
+  await waitFor(() => api.graph.getNode('victim')?.Metadata.MTU === 9000, { what: 'the partial update' })
+  assert.equal(({} as Record<string, unknown>).polluted, undefined)
+  assert.equal(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted'), false)
+  const metadata = api.graph.getNode('victim')?.Metadata as Record<string, unknown>
+  assert.equal(Object.getPrototypeOf(metadata), Object.prototype)
+  assert.equal(metadata.Type, 'device')
+  assert.deepEqual(metadata.constructor, { prototype: { polluted: 'yes' } })
+})

@@ -1,27 +1,31 @@
+import { getOwn, setOwn } from '@topoflow/core'
 import type { Metadata } from '../types.ts'
 
-/** Reads `a.b.c` from metadata; a key that itself contains dots wins over the nested path. */
+/** Reads `a.b.c` from metadata (own properties only); a key that itself contains dots wins over the nested path. */
 export function getField (metadata: Metadata, path: string): unknown {
   if (Object.hasOwn(metadata, path)) return metadata[path]
   let cur: unknown = metadata
   for (const key of path.split('.')) {
     if (typeof cur !== 'object' || cur === null || Array.isArray(cur)) return undefined
-    cur = (cur as Record<string, unknown>)[key]
+    cur = getOwn(cur, key)
   }
   return cur
 }
 
-/** Sets `a.b.c` in place, creating (copies of) the intermediate objects so shared values stay untouched. */
+/**
+ * Sets `a.b.c` in place, creating (copies of) the intermediate objects so shared values stay
+ * untouched. Own properties only: the keys come from producers and rules (see setOwn).
+ */
 export function setField (metadata: Metadata, path: string, value: unknown): void {
   const keys = path.split('.')
   let cur: Record<string, unknown> = metadata
   for (const key of keys.slice(0, -1)) {
-    const next = cur[key]
+    const next = getOwn(cur, key)
     const copy = typeof next === 'object' && next !== null && !Array.isArray(next) ? { ...(next as Record<string, unknown>) } : {}
-    cur[key] = copy
+    setOwn(cur, key, copy)
     cur = copy
   }
-  cur[keys[keys.length - 1] as string] = value
+  setOwn(cur, keys[keys.length - 1] as string, value)
 }
 
 /** Skydive's metadata filter: every key of `filter` equals the node's field, compared as strings. */
