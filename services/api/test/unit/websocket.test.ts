@@ -174,12 +174,14 @@ test('publisher: random and hostile messages are rejected one by one; the connec
   const types = ['NodeAdded', 'NodeUpdated', 'NodeDeleted', 'EdgeAdded', 'EdgeUpdated', 'EdgeDeleted', 'NodePartiallyUpdated', 'EdgePartiallyUpdated', 'Sync', 'SyncRequest', 'Nope', '']
   const values = [null, 1, -1, 'x', '', true, [], {}, { ID: 'n1' }, { ID: 'n2', Metadata: { Name: 'n2', Type: 'device' } }, { ID: 'e1', Parent: 'n1', Child: 'n2' }, { ID: 5 }, { Nodes: 'x' }, { Nodes: [null], Edges: [{}] }]
   const keys = ['Metadata.__proto__.polluted', 'Metadata.constructor.prototype.polluted', '__proto__.polluted', 'Metadata.Name', 'Metadata', 'Metadata.a.b.c', '', '.', 'Metadata..x']
-  // Elements for the partial updates to land on.
-  ws.send(JSON.stringify({ Namespace: 'Graph', Type: 'NodeAdded', Obj: { ID: 'n1', Metadata: { Name: 'n1', Type: 'device' } } }))
-  ws.send(JSON.stringify({ Namespace: 'Graph', Type: 'NodeAdded', Obj: { ID: 'n2', Metadata: { Name: 'n2', Type: 'device' } } }))
-  ws.send(JSON.stringify({ Namespace: 'Graph', Type: 'EdgeAdded', Obj: { ID: 'e1', Parent: 'n1', Child: 'n2', Metadata: { RelationType: 'layer2' } } }))
-  await waitFor(() => api.graph.getEdge('e1'), { what: 'the elements to update' })
+  // Elements for the partial updates to land on, made again every 50 messages (random deletes and syncs remove them).
+  const elements = (): void => {
+    ws.send(JSON.stringify({ Namespace: 'Graph', Type: 'NodeAdded', Obj: { ID: 'n1', Metadata: { Name: 'n1', Type: 'device' } } }))
+    ws.send(JSON.stringify({ Namespace: 'Graph', Type: 'NodeAdded', Obj: { ID: 'n2', Metadata: { Name: 'n2', Type: 'device' } } }))
+    ws.send(JSON.stringify({ Namespace: 'Graph', Type: 'EdgeAdded', Obj: { ID: 'e1', Parent: 'n1', Child: 'n2', Metadata: { RelationType: 'layer2' } } }))
+  }
   for (let i = 0; i < 2000; i++) {
+    if (i % 50 === 0) elements()
     const kind = Math.floor(random() * 4)
     if (kind === 0) ws.send(pick(['', 'not json', '{', '[]', 'null', '"Graph"', JSON.stringify({ Namespace: 'Other', Type: 'NodeAdded', Obj: {} })]))
     else if (kind === 1) ws.send(JSON.stringify({ Namespace: 'Graph', Type: pick(types), Obj: pick(values) }))
