@@ -83,7 +83,7 @@ test('element IDs and host names are keys like any other in keyed answers, "__pr
   await publishGraph(api, [node('__proto__', { Type: 'host', Name: 'odd' }, { Host: '__proto__' }), node('constructor', { Type: 'device', Name: 'eth0' })])
   const nodes = (await api.app.inject({ method: 'GET', url: '/api/node' })).json() as Record<string, { ID: string }>
   assert.deepEqual(Object.keys(nodes).sort(), ['__proto__', 'constructor'])
-  assert.equal(nodes.constructor?.ID, 'constructor')
+  assert.equal(new Map(Object.entries(nodes)).get('constructor')?.ID, 'constructor')
   assert.ok(Object.hasOwn(nodes, '__proto__'))
   const status = (await api.app.inject({ method: 'GET', url: '/api/status' })).json() as { Agents: Record<string, unknown> }
   assert.ok(Object.hasOwn(status.Agents, '__proto__'))
