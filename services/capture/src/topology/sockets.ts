@@ -1,3 +1,4 @@
+import { formatIPv6 } from '../flow/decode/bytes.ts'
 import type { FsReader } from './fs-reader.ts'
 import { isPidEntry, parseNetnsLink } from './netns.ts'
 import type { SocketInfo } from './types.ts'
@@ -32,26 +33,6 @@ function hexWordToBytes (hex: string): number[] {
   return [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff]
 }
 
-/** Formats an IPv6 address like Go's net.IP.String(): RFC 5952, and IPv4-mapped shown as IPv4. */
-export function formatIPv6 (bytes: readonly number[]): string {
-  const isMapped = bytes.slice(0, 10).every(b => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff
-  if (isMapped) return bytes.slice(12).join('.')
-  const groups: number[] = []
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0))
-  let bestStart = -1
-  let bestLen = 0
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) { i++; continue }
-    let j = i
-    while (j < 8 && groups[j] === 0) j++
-    if (j - i > bestLen) { bestStart = i; bestLen = j - i }
-    i = j
-  }
-  const hex = groups.map(g => g.toString(16))
-  if (bestLen < 2) return hex.join(':')
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`
-}
-
 /** `0100007F:0050` → 127.0.0.1, 80 (IPv4) or the 32-hex-digit IPv6 form. */
 export function parseProcAddress (field: string): { address: string, port: number } | undefined {
   const [hexIp, hexPort] = field.split(':')
@@ -61,7 +42,8 @@ export function parseProcAddress (field: string): { address: string, port: numbe
   if (hexIp.length !== 32) return undefined
   const bytes: number[] = []
   for (let i = 0; i < 32; i += 8) bytes.push(...hexWordToBytes(hexIp.slice(i, i + 8)))
-  return { address: formatIPv6(bytes), port }
+  // Formatted as flows format their addresses, so that the enricher's lookups meet.
+  return { address: formatIPv6(Uint8Array.from(bytes), 0), port }
 }
 
 /** Parses /proc/net/{tcp,tcp6,udp,udp6}; lines that do not parse are counted, not fatal. */

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { formatIPv6, parseProcAddress, parseProcNet, parseStatComm, scanSockets } from '../../../src/topology/sockets.ts'
+import { parseProcAddress, parseProcNet, parseStatComm, scanSockets } from '../../../src/topology/sockets.ts'
+import { formatIPv6 } from '../../../src/flow/decode/bytes.ts'
 import type { SocketInfo } from '../../../src/topology/types.ts'
 import { A, B, fixtureDir, fixtureFs, manifest } from './fixtures.ts'
 
@@ -97,8 +98,8 @@ test('IPv6 addresses print like Go does, IPv4-mapped ones as IPv4', () => {
   assert.deepEqual(parseProcAddress('00000000000000000000000001000000:0016'), { address: '::1', port: 22 })
   assert.deepEqual(parseProcAddress('0000000000000000FFFF00000100007F:0050'), { address: '127.0.0.1', port: 80 })
   assert.deepEqual(parseProcAddress('000010FD000000000000000001000000:0050'), { address: 'fd10::1', port: 80 })
-  assert.equal(formatIPv6([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1]), '2001:db8:0:1::1')
-  assert.equal(formatIPv6([0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1]), '2001:db8:1::1:0:1')
+  assert.equal(formatIPv6(Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1]), 0), '2001:db8:0:1::1')
+  assert.equal(formatIPv6(Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1]), 0), '2001:db8:1::1:0:1')
   assert.equal(parseProcAddress('zz:1'), undefined)
 })
 
