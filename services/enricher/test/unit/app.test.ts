@@ -92,12 +92,12 @@ test('a restarted enricher rebuilds its host map from the compacted changes topi
 })
 
 test('while the lookup topics are read at start, how far it got is logged', async () => {
-  // Reading the lookup topics takes a while here: their subscription reports itself caught up 80 ms late.
+  // Reading the lookup topics takes a while here: their subscription reports itself caught up 300 ms late (ten progress periods: a loaded machine still gets two in).
   class SlowLookupsBus extends InProcessBus {
     override async subscribe<T> (opts: SubscribeOptions<T>): Promise<Subscription> {
       const sub = await super.subscribe(opts)
       if (!opts.topics.includes(topics.topologyChanges)) return sub
-      return { close: async () => { await sub.close() }, caughtUp: sub.caughtUp.then(async () => { await new Promise((resolve) => setTimeout(resolve, 80)) }) }
+      return { close: async () => { await sub.close() }, caughtUp: sub.caughtUp.then(async () => { await new Promise((resolve) => setTimeout(resolve, 300)) }) }
     }
   }
   const bus = new SlowLookupsBus({ compactedTopics: [topics.topologyChanges] })
