@@ -10,7 +10,7 @@ COPY bench/package.json ./bench/package.json
 RUN npm ci --omit=dev --no-audit --no-fund && npm install --no-save tsx
 
 FROM node:20-bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends libpcap0.8 iproute2 procps ethtool && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends libpcap0.8 iproute2 procps ethtool tcpdump && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app /app
 ENV NODE_ENV=production

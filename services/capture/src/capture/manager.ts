@@ -292,6 +292,8 @@ export class CaptureManager {
       onInterfaceMetrics: (ev, s) => this.#o.onInterfaceMetrics?.({ ...ev, CaptureID: s.captureId, Host: this.#o.host, NodeID: s.nodeId, NodeTID: s.nodeTID }),
       // Only a live capture sees this host's own connections as they open; sFlow samples and pcap streams come from elsewhere.
       ...(this.#o.onConnectionOpened === undefined || !liveTypes.has(type) ? {} : { onConnectionOpened: this.#o.onConnectionOpened }),
+      // Live captures filter in the kernel; packets of streams and sFlow samples are filtered here.
+      ...(liveTypes.has(type) || spec.BPFFilter === '' ? {} : { bpf: spec.BPFFilter }),
       logger: this.#log.child({ captureId: spec.UUID, nodeId: target.nodeId, iface: target.name })
     })
     const r: Running = { key, spec, target, session }

@@ -2,6 +2,7 @@ import { TopoflowError, type Logger } from '@topoflow/core'
 import type { CaptureState, CaptureStatusInput, FlowInput } from '@topoflow/schemas'
 import { FlowTable, PacketDecoder, type DecodedPacket, type DecoderOptions, type Segment, type Flow, type FlowEmitReason, type FlowTableOptions } from '../flow/index.ts'
 import { TCP_SYN, TRANSPORT_TCP } from '../flow/decode/packet.ts'
+import { BpfFilter } from '../flow/bpf.ts'
 import type { InterfaceMetricsEvent, PacketSource, SourcePacket } from '../sources/index.ts'
 
 export interface CaptureSessionOptions {
@@ -24,6 +25,8 @@ export interface CaptureSessionOptions {
    * Called per such packet, so it must be cheap; must not throw.
    */
   onConnectionOpened?: (session: CaptureSession) => void
+  /** A BPF filter the session applies itself, for sources without a kernel filter (pcapsocket, sFlow). */
+  bpf?: string
   logger: Logger
   /** Distinct sampling rates (one flow table each) kept at once; packets of more are dropped. */
   maxTables?: number
@@ -43,13 +46,16 @@ export class CaptureSession {
   error: string | null = null
   /** Packets dropped here: too many sampling rates, or a processing failure. */
   packetsDropped = 0
-  /** Packets whose processing threw (a bug): also in packetsDropped. */
+  /** Packets the session's BPF filter refused. */
+  packetsFiltered = 0
+  /** Packets whose processing threw (a bug, or a link type the BPF filter cannot be compiled for): also in packetsDropped. */
   #failures = 0
   /** Flows that never reached the bus (queue full or publish failed for good). */
   flowsUnpublished = 0
   readonly #opts: CaptureSessionOptions
   readonly #decoder: PacketDecoder
   readonly #tables = new Map<number, FlowTable>()
+  readonly #bpf: BpfFilter | undefined
   #stopped = false
 
   constructor (opts: CaptureSessionOptions) {
@@ -59,6 +65,7 @@ export class CaptureSession {
     this.nodeTID = opts.nodeTID
     this.type = opts.type
     this.#decoder = new PacketDecoder(opts.decoder)
+    this.#bpf = opts.bpf === undefined || opts.bpf === '' ? undefined : new BpfFilter(opts.bpf)
   }
 
   get source (): PacketSource { return this.#opts.source }
@@ -66,6 +73,8 @@ export class CaptureSession {
   /** Starts the source; a failure is recorded as State error (never thrown). */
   async start (): Promise<void> {
     try {
+      // A filter that does not compile stops the capture here, with libpcap's message.
+      this.#bpf?.check()
       await this.#opts.source.start((p) => this.#onPacket(p), {
         onError: (err) => this.#fail(err),
         onEnd: () => { for (const t of this.#tables.values()) t.flush() },
@@ -107,6 +116,7 @@ export class CaptureSession {
     const table = this.#table(p.samplingRate ?? 1)
     if (table === undefined) { this.packetsDropped++; return }
     try {
+      if (this.#bpf !== undefined && !this.#bpf.accepts(p.linkType, p.data, 0, p.data.length, p.origLen)) { this.packetsFiltered++; return }
       const pkt = this.#decoder.decode(p.linkType, p.data, p.origLen)
       if (pkt === undefined) return
       table.processPacket(pkt, p.tsSec, p.tsNsec)

@@ -9,6 +9,7 @@ import { PacketDecoder, type DecoderOptions } from './decode/decoder.ts'
 import { formatIPv4, formatIPv6 } from './decode/bytes.ts'
 import type { DecodedPacket, Segment } from './decode/packet.ts'
 import { FlowTable, type FlowTableOptions } from './table.ts'
+import { BpfFilter } from './bpf.ts'
 import type { Flow, FlowEmitReason, LayerKeyMode } from './types.ts'
 
 /**
@@ -47,6 +48,8 @@ export interface PcapFlowOptions extends Omit<FlowTableOptions, 'onFlows'>, Deco
   /** Track every flow but build and yield none: only the summary is wanted (`topoflow pcap --summary`). */
   countOnly?: boolean
   filter?: PacketFilter
+  /** A BPF expression packets must pass, as tcpdump reads it (see bpf.ts). */
+  bpf?: string
   /** Called once at the end, also when the input was malformed. */
   onSummary?: (summary: PcapRunSummary) => void
   /** Called every `progressIntervalMs` while the capture is read, and once at the end (`done`). */
@@ -104,7 +107,9 @@ export async function * flowBatchesFromPcap (source: Source, opts: PcapFlowOptio
   })
   const take = (): Flow[] => { const out = pending; pending = []; return out }
   const match = opts.filter === undefined ? undefined : compileFilter(opts.filter)
+  const bpf = opts.bpf === undefined || opts.bpf === '' ? undefined : new BpfFilter(opts.bpf)
   let filtered = 0
+  let bpfFiltered = 0
   let failure: TopoflowError | undefined
 
   // Packets go to the table in batches (see FlowTable.processPackets), each decoded into its own packet.
@@ -115,6 +120,7 @@ export async function * flowBatchesFromPcap (source: Source, opts: PcapFlowOptio
   const drain = (): void => {
     try {
       for (let p = reader.nextView(); p !== undefined; p = reader.nextView()) {
+        if (bpf !== undefined && !bpf.accepts(p.linkType, p.buf, p.offset, p.caplen, p.origLen)) { bpfFiltered++; continue }
         const pkt = decoder.decodeAt(p.linkType, p.buf, p.offset, p.offset + p.caplen, p.origLen, batch[queued])
         if (pkt === undefined) continue
         if (match !== undefined && !match(pkt)) { filtered++; continue }
@@ -133,7 +139,7 @@ export async function * flowBatchesFromPcap (source: Source, opts: PcapFlowOptio
   const progressMs = opts.progressIntervalMs ?? 1000
   let nextProgress = onProgress === undefined ? Infinity : Date.now() + progressMs
   const progress = (done: boolean): void => {
-    onProgress?.({ bytes: reader.offset, packets: decoder.stats.packets, flows: table.counters.flowsCreated, done })
+    onProgress?.({ bytes: reader.offset, packets: decoder.stats.packets + bpfFiltered, flows: table.counters.flowsCreated, done })
   }
 
   const chunks = typeof source === 'string' ? fileChunks(source, reader) : source
@@ -166,10 +172,10 @@ export async function * flowBatchesFromPcap (source: Source, opts: PcapFlowOptio
     const errors: Record<string, number> = {}
     for (const [k, v] of [...decoder.stats.errors].sort((a, b) => a[0] < b[0] ? -1 : 1)) errors[k] = v
     const summary: PcapRunSummary = {
-      packets: decoder.stats.packets,
+      packets: decoder.stats.packets + bpfFiltered,
       packetsDecoded: decoder.stats.decoded,
       packetsSkipped: decoder.stats.skipped,
-      packetsFiltered: filtered,
+      packetsFiltered: filtered + bpfFiltered,
       flows: table.counters.flowsCreated - table.counters.flowsDropped,
       flowsDropped: table.counters.flowsDropped,
       fragmentsAttributed: table.counters.fragmentsAttributed,
@@ -281,7 +287,8 @@ the capture, as one Skydive flow JSON object per line.
   --proto P              keep packets of protocol P (tcp, udp, sctp, icmp, arp, ipv4, ipv6); repeatable
   --host IP              keep packets from or to IP; repeatable
   --port N               keep packets from or to port N; repeatable
-  --vlan N               keep packets tagged with VLAN N; repeatable`
+  --vlan N               keep packets tagged with VLAN N; repeatable
+  --bpf EXPRESSION       keep packets that pass a BPF filter, as tcpdump reads it (needs tcpdump)`
 
 /**
  * Progress lines on `err`: on a terminal one line rewritten in place, elsewhere one line each
@@ -367,6 +374,7 @@ export async function runPcapCommand (argv: string[], stdout: Writable, stderr: 
         host: { type: 'string', multiple: true },
         port: { type: 'string', multiple: true },
         vlan: { type: 'string', multiple: true },
+        bpf: { type: 'string' },
         help: { type: 'boolean', short: 'h' }
       }
     })
@@ -403,6 +411,10 @@ export async function runPcapCommand (argv: string[], stdout: Writable, stderr: 
       progressIntervalMs: (positiveNumber('progress-interval', v['progress-interval']) ?? 1) * 1000
     }
     if (Object.keys(filter).length > 0) opts.filter = filter
+    if (v.bpf !== undefined) {
+      new BpfFilter(v.bpf).check()
+      opts.bpf = v.bpf
+    }
   } catch (err) {
     await write(stderr, `${(err as Error).message}\n`)
     return 2

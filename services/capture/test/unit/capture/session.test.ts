@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { silentLogger } from '@topoflow/core'
+import type { FlowInput } from '@topoflow/schemas'
 import { CaptureSession } from '../../../src/capture/index.ts'
 import { corpusDir, FakeSource, frame, pcapPackets, TCP_FLAGS, tcpFrame, vxlanFrame } from './helpers.ts'
 
@@ -93,4 +94,29 @@ test('without the callback, SYNs are processed as before', async () => {
   assert.equal(s.packetsDropped, 0)
   assert.equal(s.flowCount(), 1)
   await s.stop()
+})
+
+test('a BPF filter given to the session (pcapsocket, sFlow) keeps only what it passes; one that does not compile stops the capture with its message', async () => {
+  const flows: FlowInput[] = []
+  const source = new FakeSource()
+  const s = new CaptureSession({
+    captureId: 'cap-bpf', nodeId: 'node-1', nodeTID: 'tid-1', host: 'host-1', type: 'pcapsocket', source,
+    table: { maxEntries: 1000 }, bpf: 'tcp and port 80', onFlows: (f) => flows.push(...f), logger: silentLogger()
+  })
+  await s.start()
+  assert.equal(s.state, 'active')
+  emit(source, tcpFrame({ ...client, flags: SYN }))
+  emit(source, tcpFrame({ ...client, sport: 40001, dport: 443, flags: SYN }))
+  emit(source, frame({ srcMac: '02:00:00:00:00:0a', dstMac: '02:00:00:00:00:0b', src: '10.0.0.1', dst: '10.0.0.2', sport: 5000, dport: 80 }))
+  await s.stop()
+  assert.equal(s.packetsFiltered, 2)
+  assert.deepEqual(flows.map((f) => [f.Transport?.Protocol, f.Transport?.B]), [['TCP', 80]])
+
+  const bad = new CaptureSession({
+    captureId: 'cap-bad', nodeId: 'node-1', nodeTID: 'tid-1', host: 'host-1', type: 'sflow', source: new FakeSource(),
+    table: {}, bpf: 'tcp port', onFlows: () => {}, logger: silentLogger()
+  })
+  await bad.start()
+  assert.equal(bad.state, 'error')
+  assert.match(bad.error ?? '', /BPF filter "tcp port": .*syntax error/)
 })

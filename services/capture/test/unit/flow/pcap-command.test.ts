@@ -1,6 +1,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
 import { flowBatchesFromPcap, runPcapCommand, type Flow, type PcapProgress, type PcapRunSummary } from '../../../src/flow/index.ts'
 import { frame, pcap, pcapFile } from './helpers.ts'
@@ -109,4 +112,24 @@ test('topoflow pcap --progress writes progress lines on standard error, never on
   const bad = await run([pcap('ssh.pcap'), '--progress-interval', '0'])
   assert.equal(bad.code, 2)
   assert.match(bad.err, /--progress-interval expects a positive number, got '0'/)
+})
+
+test('--bpf keeps the packets tcpdump keeps with the same expression; a bad one is a usage error', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tf-bpf-cli-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  for (const [file, expression] of [['ssh.pcap', 'tcp[tcpflags] & (tcp-syn|tcp-fin) != 0'], ['vxlan.pcap', 'udp and greater 100'], ['ssh.pcap', 'len < 70']] as const) {
+    assert.equal(spawnSync('tcpdump', ['-r', pcap(file), '-w', join(dir, 'kept.pcap'), '--', expression]).status, 0)
+    const expected = (await run([join(dir, 'kept.pcap'), '--summary'])).out
+    const r = await run([pcap(file), '--summary', '--bpf', expression])
+    assert.equal(r.code, 0, r.err)
+    const all = JSON.parse((await run([pcap(file), '--summary'])).out) as PcapRunSummary
+    const got = JSON.parse(r.out) as PcapRunSummary
+    const want = JSON.parse(expected) as PcapRunSummary
+    assert.equal(got.packets, all.packets, 'every packet read')
+    assert.equal(got.packets - got.packetsFiltered, want.packets, `${file} "${expression}": kept as tcpdump keeps`)
+    assert.equal(got.flows, want.flows)
+  }
+  const bad = await run([pcap('ssh.pcap'), '--bpf', 'tcp port'])
+  assert.equal(bad.code, 2)
+  assert.match(bad.err, /BPF filter "tcp port": .*syntax error/)
 })
