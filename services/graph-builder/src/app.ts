@@ -202,7 +202,7 @@ export function buildGraphBuilder (opts: GraphBuilderOptions): GraphBuilder {
         if (wall() > deadline) {
           throw new TopoflowError('TOPOFLOW_ERR_TIMEOUT', `Graph recovery from ${topics.topologyChanges} did not finish in time (${restored} changes read, marker ${sawMarker ? 'seen' : 'not seen'})`, { retriable: true })
         }
-        await new Promise((resolve) => setTimeout(resolve, Math.min(50, idleMs)))
+        await sleep(Math.min(50, idleMs))
         if (wall() >= nextProgress) {
           logger.info({ restored, markerSeen: sawMarker, nodes: engine.store.nodeCount, edges: engine.store.edgeCount }, 'Recovering the graph from the changes topic')
           nextProgress = wall() + progressMs
