@@ -252,3 +252,24 @@ test('every session of a live capture reports TCP connections that open to onCon
   assert.equal(opened, 2)
   await h.manager.close()
 })
+
+test('a capture\'s BPFFilter filters pcapsocket streams and sFlow samples in the session; live captures leave it to the kernel', async () => {
+  const h = harness()
+  h.targets.set('q', [eth0])
+  h.manager.applyResource('ps', capture('ps', { GremlinQuery: 'q', Type: 'pcapsocket', BPFFilter: 'tcp' }))
+  h.manager.applyResource('live', capture('live', { GremlinQuery: 'q', Type: 'afpacket', BPFFilter: 'tcp' }))
+  h.manager.applyResource('bad', capture('bad', { GremlinQuery: 'q', Type: 'sflow', BPFFilter: 'tcp port' }))
+  await h.manager.settled()
+  for (const id of ['ps', 'live']) {
+    const s = h.sources.get(`${id}/node-eth0`) as FakeSource
+    emitAt(s, tcpFrame({ src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 22, flags: TCP_FLAGS.SYN }), T0)
+    // What the kernel would have refused for the live capture; the stream's filter refuses it here.
+    emitAt(s, udp('10.0.0.1', '10.0.0.2'), T0 + 1)
+  }
+  await h.manager.close()
+  const byCapture = (id: string): string[] => flows(h.bus).filter((f) => f.CaptureID === id).map((f) => f.LayersPath)
+  assert.deepEqual(byCapture('ps'), ['Ethernet/IPv4/TCP'])
+  assert.deepEqual(byCapture('live').sort(), ['Ethernet/IPv4/TCP', 'Ethernet/IPv4/UDP/DNS'])
+  const bad = statuses(h.bus).find((s) => s.CaptureID === 'bad' && s.State === 'error')
+  assert.match(bad?.Error ?? '', /BPF filter "tcp port": .*syntax error/)
+})
