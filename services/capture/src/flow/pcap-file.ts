@@ -268,7 +268,7 @@ function segHasProto (pkt: DecodedPacket, s: Segment, p: string): boolean {
   }
 }
 
-const usage = `Usage: topoflow pcap FILE|- [options]
+const usage = `Usage: topoflow pcap FILE|- [options] [BPF EXPRESSION]
 Reads a pcap or pcapng capture and prints each flow, as it is when it expires or at the end of
 the capture, as one Skydive flow JSON object per line.
   --summary              print one JSON object of totals instead of the flows
@@ -385,10 +385,17 @@ export async function runPcapCommand (argv: string[], stdout: Writable, stderr: 
   const v = parsed.values
   if (v.help === true) { await write(stdout, usage + '\n'); return 0 }
   const file = parsed.positionals[0]
-  if (file === undefined || parsed.positionals.length > 1) {
-    await write(stderr, `Expected exactly one capture file (or - for standard input)\n${usage}\n`)
+  if (file === undefined) {
+    await write(stderr, `Expected a capture file (or - for standard input)\n${usage}\n`)
     return 2
   }
+  // As with tcpdump, what follows the file is a filter expression (the same as --bpf).
+  const trailing = parsed.positionals.slice(1).join(' ')
+  if (trailing !== '' && v.bpf !== undefined) {
+    await write(stderr, `A filter expression after the file and --bpf: give one of them\n${usage}\n`)
+    return 2
+  }
+  const bpfExpression = v.bpf ?? (trailing === '' ? undefined : trailing)
   let opts: PcapFlowOptions
   try {
     const keyMode = v['key-mode'] ?? 'L2'
@@ -411,9 +418,9 @@ export async function runPcapCommand (argv: string[], stdout: Writable, stderr: 
       progressIntervalMs: (positiveNumber('progress-interval', v['progress-interval']) ?? 1) * 1000
     }
     if (Object.keys(filter).length > 0) opts.filter = filter
-    if (v.bpf !== undefined) {
-      new BpfFilter(v.bpf).check()
-      opts.bpf = v.bpf
+    if (bpfExpression !== undefined) {
+      new BpfFilter(bpfExpression).check()
+      opts.bpf = bpfExpression
     }
   } catch (err) {
     await write(stderr, `${(err as Error).message}\n`)

@@ -129,6 +129,10 @@ test('--bpf keeps the packets tcpdump keeps with the same expression; a bad one 
     assert.equal(got.packets - got.packetsFiltered, want.packets, `${file} "${expression}": kept as tcpdump keeps`)
     assert.equal(got.flows, want.flows)
   }
+  // As with tcpdump, an expression may also follow the file.
+  const trailing = await run([pcap('ssh.pcap'), '--summary', 'len', '<', '70'])
+  assert.deepEqual(JSON.parse(trailing.out), JSON.parse((await run([pcap('ssh.pcap'), '--summary', '--bpf', 'len < 70'])).out))
+  assert.equal((await run([pcap('ssh.pcap'), 'tcp', '--bpf', 'udp'])).code, 2)
   const bad = await run([pcap('ssh.pcap'), '--bpf', 'tcp port'])
   assert.equal(bad.code, 2)
   assert.match(bad.err, /BPF filter "tcp port": .*syntax error/)
