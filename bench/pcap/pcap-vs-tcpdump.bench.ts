@@ -25,7 +25,7 @@ function need (tool: string): void {
 }
 
 /** Wall-clock seconds of the best of `runs` runs; throws with stderr when the command fails. */
-function timed (cmd: string, args: string[], runs = 2): { seconds: number, stdout: string } {
+export function timed (cmd: string, args: string[], runs = 2): { seconds: number, stdout: string } {
   let best = Infinity
   let stdout = ''
   for (let i = 0; i < runs; i++) {

@@ -8,12 +8,14 @@ import { producerVsPerfTool } from '../kafka/producer.bench.ts'
 import { topologyBench } from '../topology/topology.bench.ts'
 import { flowTableMemory } from '../pcap/flow-memory.bench.ts'
 import { pcapVsTcpdump } from '../pcap/pcap-vs-tcpdump.bench.ts'
+import { bpfVsTcpdump } from '../pcap/bpf-vs-tcpdump.bench.ts'
 import { formatTable, type Comparison } from './report.ts'
 
 /** Each scenario measures ours and a reference tool on the same input in this one run. */
 const scenarios: Record<string, () => Comparison[] | Promise<Comparison[]>> = {
   codec: avroVsJson,
   pcap: pcapVsTcpdump,
+  bpf: bpfVsTcpdump,
   flows1m: flowTableMemory,
   kafka: producerVsPerfTool,
   capture: liveCaptureBackends,
