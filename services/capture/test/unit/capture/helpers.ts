@@ -1,12 +1,10 @@
-import { resolve } from 'node:path'
 import type { Bus, OutgoingMessage, SubscribeOptions, Subscription } from '@topoflow/core'
 import { codecFor, type TopicName } from '@topoflow/schemas'
-import { PcapStreamReader } from '../../../src/flow/index.ts'
 import type { PacketSource, SourceHooks, SourcePacket, SourceStats } from '../../../src/sources/index.ts'
 import { readFileSync } from 'node:fs'
+import { capturePackets } from '../flow/helpers.ts'
 
-/** The shared tcpdump test captures (never copied into the repository). */
-export const corpusDir = resolve(import.meta.dirname, '../../../../../../shared/pcaps/tcpdump-tests')
+export { corpusDir } from '../flow/helpers.ts'
 
 /** Polls `check` until it returns true (or a value), failing after `timeoutMs` with `what`. */
 export async function waitFor<T> (what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10000, everyMs = 20): Promise<T> {
@@ -124,11 +122,8 @@ export function frame (o: { srcMac: string, dstMac: string, src: string, dst: st
 
 /** The UDP payloads of a capture's packets (Ethernet or raw IPv4/IPv6), in order. */
 export function udpPayloads (file: string): Buffer[] {
-  const reader = new PcapStreamReader()
-  reader.push(readFileSync(file))
-  reader.end()
   const out: Buffer[] = []
-  for (let p = reader.next(); p !== undefined; p = reader.next()) {
+  for (const p of capturePackets(readFileSync(file))) {
     const d = p.data
     let o = p.linkType === 1 ? 14 : 0
     if (p.linkType === 1) {
@@ -203,12 +198,5 @@ export function vxlanFrame (inner: Buffer, src: string, dst: string, vni = 42): 
 
 /** Every packet of a capture file, as a source hands them over. */
 export function pcapPackets (file: string): SourcePacket[] {
-  const reader = new PcapStreamReader()
-  reader.push(readFileSync(file))
-  reader.end()
-  const out: SourcePacket[] = []
-  for (let p = reader.next(); p !== undefined; p = reader.next()) {
-    out.push({ linkType: p.linkType, tsSec: p.tsSec, tsNsec: p.tsNsec, data: Buffer.from(p.data), origLen: p.origLen })
-  }
-  return out
+  return capturePackets(readFileSync(file)).map((p) => ({ linkType: p.linkType, tsSec: p.tsSec, tsNsec: p.tsNsec, data: p.data, origLen: p.origLen }))
 }

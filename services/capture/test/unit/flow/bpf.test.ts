@@ -6,24 +6,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { TopoflowError } from '@topoflow/core'
 import { compileBpf, runBpf, type BpfProgram } from '../../../src/flow/bpf.ts'
-import { PcapStreamReader } from '../../../src/flow/index.ts'
-import { corpusDir } from './helpers.ts'
+import type { PcapPacket } from '../../../src/flow/index.ts'
+import { capturePackets, corpusDir } from './helpers.ts'
 
 // Our BPF interpreter against tcpdump itself: for corpus captures of every link type we decode and
 // a set of filters, the packets we keep are exactly the packets tcpdump writes out.
 
 const filters = ['tcp', 'udp port 53', 'ip6', 'icmp or icmp6', 'vlan', 'tcp[tcpflags] & tcp-syn != 0', 'len > 200', 'net 10.0.0.0/8 and not port 22', 'ip[8] < 64', 'greater 100 and ether multicast']
 
-function packets (bytes: Buffer): Array<{ linkType: number, data: Buffer, origLen: number }> {
-  const reader = new PcapStreamReader()
-  const out: Array<{ linkType: number, data: Buffer, origLen: number }> = []
-  try {
-    reader.push(bytes)
-    reader.end()
-    for (let p = reader.next(); p !== undefined; p = reader.next()) out.push({ linkType: p.linkType, data: Buffer.from(p.data), origLen: p.origLen })
-  } catch { /* the packets before the damage */ }
-  return out
-}
+const packets = (bytes: Buffer): PcapPacket[] => capturePackets(bytes, true)
 
 test('the interpreter keeps exactly the packets tcpdump keeps, over corpus captures of every link type', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tf-bpf-'))

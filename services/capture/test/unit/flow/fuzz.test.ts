@@ -4,8 +4,8 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { Readable } from 'node:stream'
 import { TopoflowError } from '@topoflow/core'
 import { seededRandom } from '@topoflow/testing/seeded-random'
-import { FlowTable, flowsFromPcap, LinkType, PacketDecoder, PcapStreamReader, type Flow } from '../../../src/flow/index.ts'
-import { corpusDir } from './helpers.ts'
+import { FlowTable, flowsFromPcap, LinkType, PacketDecoder, type Flow } from '../../../src/flow/index.ts'
+import { capturePackets, corpusDir } from './helpers.ts'
 
 // Mutation fuzzing of the decoders and the flow table: the corpus's packets with bytes flipped,
 // cut short, grown with garbage or given another link type. Whatever comes out, no exception may
@@ -15,16 +15,8 @@ import { corpusDir } from './helpers.ts'
 interface Sample { linkType: number, data: Buffer }
 
 function corpusPackets (): Sample[] {
-  const out: Sample[] = []
-  for (const file of readdirSync(corpusDir).filter(f => /\.pcap(ng)?$/.test(f)).sort()) {
-    const reader = new PcapStreamReader()
-    try {
-      reader.push(readFileSync(`${corpusDir}/${file}`))
-      reader.end()
-      for (let p = reader.next(); p !== undefined; p = reader.next()) out.push({ linkType: p.linkType, data: Buffer.from(p.data) })
-    } catch { /* a malformed file: the packets before the damage are kept */ }
-  }
-  return out
+  return readdirSync(corpusDir).filter(f => /\.pcap(ng)?$/.test(f)).sort()
+    .flatMap((file) => capturePackets(readFileSync(`${corpusDir}/${file}`), true))
 }
 
 const linkTypes = [LinkType.ETHERNET, LinkType.RAW, LinkType.IPV4, LinkType.IPV6, LinkType.LINUX_SLL, LinkType.LINUX_SLL2, LinkType.PPP, LinkType.NULL, LinkType.LOOP]

@@ -1,11 +1,29 @@
+import assert from 'node:assert/strict'
 import { resolve } from 'node:path'
-import { flowsFromPcap, type Flow, type PcapFlowOptions } from '../../../src/flow/index.ts'
+import { FlowTable, flowsFromPcap, PacketDecoder, PcapStreamReader, type Flow, type FlowEmitReason, type FlowTableOptions, type PcapFlowOptions, type PcapPacket } from '../../../src/flow/index.ts'
 
 /** The shared tcpdump test captures (never copied into the repository). */
 export const corpusDir = resolve(import.meta.dirname, '../../../../../../shared/pcaps/tcpdump-tests')
 
 export function pcap (name: string): string {
   return resolve(corpusDir, name)
+}
+
+/**
+ * Every packet of a pcap/pcapng capture, in order. A damaged capture throws the reader's error, or
+ * with `untilDamage` gives the packets before the damage.
+ */
+export function capturePackets (bytes: Buffer, untilDamage = false): PcapPacket[] {
+  const reader = new PcapStreamReader()
+  const out: PcapPacket[] = []
+  try {
+    reader.push(bytes)
+    reader.end()
+    for (let p = reader.next(); p !== undefined; p = reader.next()) out.push(p)
+  } catch (err) {
+    if (!untilDamage) throw err
+  }
+  return out
 }
 
 export async function collectFlows (name: string, opts: PcapFlowOptions = {}): Promise<Flow[]> {
@@ -94,4 +112,27 @@ export function pcapFile (packets: Array<{ sec: number, usec: number, data: Buff
     parts.push(r, p.data)
   }
   return Buffer.concat(parts)
+}
+
+/** Packet time of the flow table tests' first packet, epoch seconds. */
+export const T0 = 1700000000
+/** Two ends of a conversation, A → B and B → A. */
+export const a = { srcMac: '02:00:00:00:00:01', dstMac: '02:00:00:00:00:02', src: '10.0.0.1', dst: '10.0.0.2' }
+export const b = { srcMac: '02:00:00:00:00:02', dstMac: '02:00:00:00:00:01', src: '10.0.0.2', dst: '10.0.0.1' }
+
+export interface Emitted { reason: FlowEmitReason, flows: Flow[] }
+
+/** A table fed with hand-built frames at given times (seconds after T0, exact to the microsecond), recording what it emits. */
+export function tableHarness (opts: FlowTableOptions = {}): { feed: (t: number, spec: FrameSpec) => void, emitted: Emitted[], table: FlowTable, decoder: PacketDecoder } {
+  const emitted: Emitted[] = []
+  const table = new FlowTable({ ...opts, onFlows: (flows, reason) => emitted.push({ reason, flows }) })
+  const decoder = new PacketDecoder()
+  const feed = (t: number, spec: FrameSpec): void => {
+    const data = frame(spec)
+    const pkt = decoder.decode(1, data, data.length)
+    assert.ok(pkt !== undefined)
+    const us = Math.round(t * 1e6)
+    table.processPacket(pkt, T0 + Math.floor(us / 1e6), (us % 1e6) * 1000)
+  }
+  return { feed, emitted, table, decoder }
 }

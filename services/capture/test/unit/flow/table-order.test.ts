@@ -1,28 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { TopoflowError } from '@topoflow/core'
-import { FlowTable, PacketDecoder, type DecodedPacket, type Flow, type FlowEmitReason, type FlowTableOptions } from '../../../src/flow/index.ts'
-import { frame, type FrameSpec } from './helpers.ts'
-
-const T0 = 1700000000
-const a = { srcMac: '02:00:00:00:00:01', dstMac: '02:00:00:00:00:02', src: '10.0.0.1', dst: '10.0.0.2' }
-const b = { srcMac: '02:00:00:00:00:02', dstMac: '02:00:00:00:00:01', src: '10.0.0.2', dst: '10.0.0.1' }
-
-interface Emitted { reason: FlowEmitReason, flows: Flow[] }
-
-function table (opts: FlowTableOptions = {}): { table: FlowTable, emitted: Emitted[], feed: (t: number, spec: FrameSpec) => void } {
-  const emitted: Emitted[] = []
-  const t = new FlowTable({ ...opts, onFlows: (flows, reason) => emitted.push({ reason, flows }) })
-  const decoder = new PacketDecoder()
-  const feed = (s: number, spec: FrameSpec): void => {
-    const data = frame(spec)
-    const pkt = decoder.decode(1, data, data.length)
-    assert.ok(pkt !== undefined)
-    const us = Math.round(s * 1e6)
-    t.processPacket(pkt, T0 + Math.floor(us / 1e6), (us % 1e6) * 1000)
-  }
-  return { table: t, emitted, feed }
-}
+import { FlowTable, PacketDecoder, type DecodedPacket, type Flow } from '../../../src/flow/index.ts'
+import { a, b, frame, T0, tableHarness as table, type Emitted, type FrameSpec } from './helpers.ts'
 
 const udp = (sport: number): FrameSpec => ({ ...a, proto: 17, sport, dport: 53, payload: 10 })
 const ports = (flows: Flow[]): number[] => flows.map(f => f.Transport?.A ?? -1)

@@ -1,27 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { FinishType, FlowTable, PacketDecoder, type Flow, type FlowEmitReason, type FlowTableOptions } from '../../../src/flow/index.ts'
-import { frame, type FrameSpec } from './helpers.ts'
-
-/** A table fed with hand-built frames at given times (seconds), recording what it emits. */
-function harness (opts: FlowTableOptions = {}): { feed: (t: number, spec: FrameSpec) => void, emitted: Array<{ reason: FlowEmitReason, flows: Flow[] }>, table: FlowTable, decoder: PacketDecoder } {
-  const emitted: Array<{ reason: FlowEmitReason, flows: Flow[] }> = []
-  const table = new FlowTable({ ...opts, onFlows: (flows, reason) => emitted.push({ reason, flows }) })
-  const decoder = new PacketDecoder()
-  const feed = (t: number, spec: FrameSpec): void => {
-    const data = frame(spec)
-    const pkt = decoder.decode(1, data, data.length)
-    assert.ok(pkt !== undefined)
-    // t: seconds after T0, exact to the microsecond
-    const us = Math.round(t * 1e6)
-    table.processPacket(pkt, T0 + Math.floor(us / 1e6), (us % 1e6) * 1000)
-  }
-  return { feed, emitted, table, decoder }
-}
-
-const a = { srcMac: '02:00:00:00:00:01', dstMac: '02:00:00:00:00:02', src: '10.0.0.1', dst: '10.0.0.2' }
-const b = { srcMac: '02:00:00:00:00:02', dstMac: '02:00:00:00:00:01', src: '10.0.0.2', dst: '10.0.0.1' }
-const T0 = 1700000000
+import { FinishType, PacketDecoder } from '../../../src/flow/index.ts'
+import { a, b, frame, T0, tableHarness as harness } from './helpers.ts'
 
 test('both directions make one flow; A is the first sender; bytes are frame lengths', () => {
   const h = harness()
