@@ -3,6 +3,7 @@ export { PacketDecoder, LinkType, type DecoderOptions, type DecoderStats } from 
 export { DecodedPacket, Segment } from './decode/packet.ts'
 export { FlowTable, type FlowTableOptions, type FlowTableCounters } from './table.ts'
 export { flowsFromPcap, flowBatchesFromPcap, runPcapCommand, type PcapFlowOptions, type PcapProgress, type PcapRunSummary, type PacketFilter } from './pcap-file.ts'
+export { BpfFilter, compileBpf, runBpf, type BpfProgram } from './bpf.ts'
 export { communityId, icmpPorts, type CommunityIdTuple } from './community-id.ts'
 export { xxh64Into, hex64, StreamingXXH64 } from './xxhash64.ts'
 export * from './types.ts'

@@ -48,8 +48,8 @@ export interface PcapFlowOptions extends Omit<FlowTableOptions, 'onFlows'>, Deco
   /** Track every flow but build and yield none: only the summary is wanted (`topoflow pcap --summary`). */
   countOnly?: boolean
   filter?: PacketFilter
-  /** A BPF expression packets must pass, as tcpdump reads it (see bpf.ts). */
-  bpf?: string
+  /** A BPF filter packets must pass (see bpf.ts). */
+  bpf?: BpfFilter
   /** Called once at the end, also when the input was malformed. */
   onSummary?: (summary: PcapRunSummary) => void
   /** Called every `progressIntervalMs` while the capture is read, and once at the end (`done`). */
@@ -107,7 +107,7 @@ export async function * flowBatchesFromPcap (source: Source, opts: PcapFlowOptio
   })
   const take = (): Flow[] => { const out = pending; pending = []; return out }
   const match = opts.filter === undefined ? undefined : compileFilter(opts.filter)
-  const bpf = opts.bpf === undefined || opts.bpf === '' ? undefined : new BpfFilter(opts.bpf)
+  const bpf = opts.bpf
   let filtered = 0
   let bpfFiltered = 0
   let failure: TopoflowError | undefined
@@ -419,8 +419,9 @@ export async function runPcapCommand (argv: string[], stdout: Writable, stderr: 
     }
     if (Object.keys(filter).length > 0) opts.filter = filter
     if (bpfExpression !== undefined) {
-      new BpfFilter(bpfExpression).check()
-      opts.bpf = bpfExpression
+      // Compiled for Ethernet here, so that a bad expression is a usage error before any reading.
+      opts.bpf = new BpfFilter(bpfExpression)
+      opts.bpf.check()
     }
   } catch (err) {
     await write(stderr, `${(err as Error).message}\n`)
