@@ -156,13 +156,16 @@ export function buildGraphBuilder (opts: GraphBuilderOptions): GraphBuilder {
     })
   }
 
-  const tick = async (): Promise<void> => {
+  /** Runs one engine step alone, then publishes what it changed. */
+  const publishStep = async (step: () => ChangeRecord[]): Promise<void> => {
     await exclusive(async () => {
-      outbox.push(...engine.tick(now()))
+      outbox.push(...step())
       observe()
       await flush()
     })
   }
+
+  const tick = async (): Promise<void> => { await publishStep(() => engine.tick(now())) }
 
   const recover = async (): Promise<void> => {
     const marker = `${topologyChangesMarkerPrefix}${randomUUID()}`
@@ -221,11 +224,7 @@ export function buildGraphBuilder (opts: GraphBuilderOptions): GraphBuilder {
       if (state !== 'new') return
       state = 'recovering'
       await recover()
-      await exclusive(async () => {
-        outbox.push(...engine.finishRestore(now()))
-        observe()
-        await flush()
-      })
+      await publishStep(() => engine.finishRestore(now()))
       if (state !== 'recovering') return
       // Rules live only in the resources topic: read it whole on every start (applying them again is a
       // no-op), then install the fabric over them (see GraphEngine.installFabric).
@@ -233,11 +232,7 @@ export function buildGraphBuilder (opts: GraphBuilderOptions): GraphBuilder {
       subscriptions.push(resources)
       const rulesRead = await Promise.race([resources.caughtUp.then(() => true), sleep(opts.recoveryTimeoutMs ?? 120_000, false, { ref: false })])
       if (!rulesRead) logger.warn('The resources topic is still being read; installing the fabric without every rule')
-      await exclusive(async () => {
-        outbox.push(...engine.installFabric(now()))
-        observe()
-        await flush()
-      })
+      await publishStep(() => engine.installFabric(now()))
       if (state !== 'recovering') return
       subscriptions.push(await bus.subscribe({ topics: [...inputTopics], group: opts.group ?? 'graph-builder', fromBeginning: true, handler: handleInputs }))
       const interval = opts.tickIntervalMs ?? 1000
