@@ -37,3 +37,20 @@ export function setOwn (target: object, key: string, value: unknown): void {
 export function getOwn (target: object, key: string): unknown {
   return Object.hasOwn(target, key) ? (target as Record<string, unknown>)[key] : undefined
 }
+
+/**
+ * Sets `value` at `keys`, a path of member names, inside `target`: the objects on the way are
+ * copied (a value `target` shares with others is never changed in place), and made where missing
+ * or not a plain object. Own properties only, read and written (see setOwn): paths may come from
+ * outside.
+ */
+export function setIn (target: Record<string, unknown>, keys: readonly string[], value: unknown): void {
+  let cur = target
+  for (const key of keys.slice(0, -1)) {
+    const next = getOwn(cur, key)
+    const copy = typeof next === 'object' && next !== null && !Array.isArray(next) ? { ...(next as Record<string, unknown>) } : {}
+    setOwn(cur, key, copy)
+    cur = copy
+  }
+  setOwn(cur, keys[keys.length - 1] as string, value)
+}

@@ -1,5 +1,5 @@
 import { elementJson, type GraphEdge, type GraphNode } from '@topoflow/gremlin'
-import { getOwn, setOwn, type Logger } from '@topoflow/core'
+import { getOwn, setIn, type Logger } from '@topoflow/core'
 import type { WebSocket } from 'ws'
 import type { LiveGraph } from '../graph/live-graph.ts'
 import type { TopologyWriter } from '../graph/topology-writer.ts'
@@ -13,18 +13,12 @@ export type PersistencePolicy = 'Persistent' | 'DeleteOnDisconnect'
 function applyOp (metadata: Record<string, unknown>, op: { Type?: unknown, Key?: unknown, Value?: unknown }): void {
   if (typeof op.Key !== 'string') return
   const path = (op.Key.startsWith('Metadata.') ? op.Key.slice(9) : op.Key).split('.')
-  // Own properties only, read and written: keys come from the client (see setOwn).
-  let node: Record<string, unknown> = metadata
-  for (const k of path.slice(0, -1)) {
-    const next = getOwn(node, k)
-    if (typeof next === 'object' && next !== null && !Array.isArray(next)) { node = next as Record<string, unknown>; continue }
-    if (op.Type === 2) return
-    const created: Record<string, unknown> = {}
-    setOwn(node, k, created)
-    node = created
-  }
+  if (op.Type !== 2) { setIn(metadata, path, op.Value); return }
+  // A delete only walks what is there, through own properties: keys come from the client.
+  let node: unknown = metadata
+  for (const k of path.slice(0, -1)) node = typeof node === 'object' && node !== null && !Array.isArray(node) ? getOwn(node, k) : undefined
   const last = path[path.length - 1] as string
-  if (op.Type === 2) { if (Object.hasOwn(node, last)) Reflect.deleteProperty(node, last) } else setOwn(node, last, op.Value)
+  if (typeof node === 'object' && node !== null && !Array.isArray(node) && Object.hasOwn(node, last)) Reflect.deleteProperty(node, last)
 }
 
 /**

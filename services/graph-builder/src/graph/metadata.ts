@@ -1,4 +1,4 @@
-import { getOwn, setOwn } from '@topoflow/core'
+import { getOwn, setIn } from '@topoflow/core'
 import type { Metadata } from '../types.ts'
 
 /** Reads `a.b.c` from metadata (own properties only); a key that itself contains dots wins over the nested path. */
@@ -12,20 +12,9 @@ export function getField (metadata: Metadata, path: string): unknown {
   return cur
 }
 
-/**
- * Sets `a.b.c` in place, creating (copies of) the intermediate objects so shared values stay
- * untouched. Own properties only: the keys come from producers and rules (see setOwn).
- */
+/** Sets `a.b.c` in metadata (see core setIn: shared values stay untouched, keys may come from producers and rules). */
 export function setField (metadata: Metadata, path: string, value: unknown): void {
-  const keys = path.split('.')
-  let cur: Record<string, unknown> = metadata
-  for (const key of keys.slice(0, -1)) {
-    const next = getOwn(cur, key)
-    const copy = typeof next === 'object' && next !== null && !Array.isArray(next) ? { ...(next as Record<string, unknown>) } : {}
-    setOwn(cur, key, copy)
-    cur = copy
-  }
-  setOwn(cur, keys[keys.length - 1] as string, value)
+  setIn(metadata, path.split('.'), value)
 }
 
 /** Skydive's metadata filter: every key of `filter` equals the node's field, compared as strings. */
